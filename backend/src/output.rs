@@ -1,0 +1,75 @@
+//! Output helpers: friendly units for tables, and one place that writes tables, JSON and CSV.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use comfy_table::{presets::NOTHING, Table};
+use serde::Serialize;
+
+/// Seconds as ms (or µs below 0.1 ms).
+pub fn secs(s: f64) -> String {
+    if s < 1e-4 {
+        format!("{:.2} µs", s * 1e6)
+    } else if s < 10.0 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+/// Bytes in decimal GB or MB.
+pub fn bytes(b: f64) -> String {
+    if b >= 1e9 {
+        format!("{:.3} GB", b / 1e9)
+    } else {
+        format!("{:.2} MB", b / 1e6)
+    }
+}
+
+/// An integer with thousands separators.
+pub fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A percentage.
+pub fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// A table with a header row and no borders.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(NOTHING).set_header(header.iter().copied());
+    t
+}
+
+/// Pretty JSON to stdout.
+pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value).context("cannot encode the result as JSON")?);
+    Ok(())
+}
+
+/// CSV rows (with a header from the first record's field names) to stdout.
+pub fn print_csv<T: Serialize>(rows: &[T]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    for r in rows {
+        w.serialize(r).context("cannot encode the result as CSV")?;
+    }
+    w.flush().context("cannot write to stdout")?;
+    Ok(())
+}
+
+/// Writes text to stdout (a table).
+pub fn print_table(t: &Table) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (e.g. `| head`) is not an error worth reporting.
+    let _ = writeln!(out, "{t}");
+}

@@ -1,0 +1,352 @@
+//! Per-operator FLOPs and bytes of one forward pass, for prefill and for a decode step at any context
+//! length (SCIENCE.md §4.1, paper App. E.3).
+//!
+//! Two operator sets:
+//! - [`OperatorSet::Paper`]: exactly the paper's table (projections, QKᵀ, softmax, scores·V, SwiGLU
+//!   gate/up/down over the active experts), nothing else.
+//! - [`OperatorSet::Full`]: what a real engine executes (§4.3): embedding lookup, RMSNorms, QK-norm,
+//!   RoPE, fused causal attention (no score traffic), residual adds, router, SwiGLU element-wise work,
+//!   the last-position LM head, and in prefill the MoE charge for every distinct expert touched.
+//!
+//! Every cost is linear in the decode context length s: `cost(s) = base + s·per_context`. Prefill has no
+//! context term. That makes the sum over decode steps exact in O(1) (see `roofline`).
+
+use serde::Serialize;
+
+use crate::arch::{Architecture, AttentionBias, QkNorm};
+use crate::precision::Precision;
+use crate::workload::Workload;
+
+/// Which operators are priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperatorSet {
+    /// The paper's table (App. E.3) exactly.
+    Paper,
+    /// Everything an engine runs.
+    Full,
+}
+
+/// Prefill (all prompt tokens at once) or one decode step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The prompt, S_in tokens per sequence.
+    Prefill,
+    /// One generated token per sequence.
+    Decode,
+}
+
+/// FLOPs and bytes of one operator execution, by traffic class.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Cost {
+    /// Floating-point (or integer) operations.
+    pub flops: f64,
+    /// Weight bytes read.
+    pub weight_bytes: f64,
+    /// Activation bytes read and written.
+    pub activation_bytes: f64,
+    /// KV-cache bytes read.
+    pub kv_read_bytes: f64,
+    /// KV-cache bytes written.
+    pub kv_write_bytes: f64,
+}
+
+impl Cost {
+    /// All bytes moved.
+    pub fn bytes(&self) -> f64 {
+        self.weight_bytes + self.activation_bytes + self.kv_read_bytes + self.kv_write_bytes
+    }
+
+    /// `self + k·other`.
+    pub fn add_scaled(&self, other: &Cost, k: f64) -> Cost {
+        Cost {
+            flops: self.flops + k * other.flops,
+            weight_bytes: self.weight_bytes + k * other.weight_bytes,
+            activation_bytes: self.activation_bytes + k * other.activation_bytes,
+            kv_read_bytes: self.kv_read_bytes + k * other.kv_read_bytes,
+            kv_write_bytes: self.kv_write_bytes + k * other.kv_write_bytes,
+        }
+    }
+
+    /// `k·self`.
+    pub fn scaled(&self, k: f64) -> Cost {
+        Cost::default().add_scaled(self, k)
+    }
+}
+
+/// One operator: its cost per execution as `base + context·per_context`, executed `repeats` times
+/// per forward pass (once per layer, or once per model).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Operator {
+    /// Short name (`q_proj`, `attention`, `ffn_up`…).
+    pub name: &'static str,
+    /// Executions per forward pass: l for per-layer operators, 1 for the embedding and LM head.
+    pub repeats: f64,
+    /// Cost at context 0 (all of it in prefill).
+    pub base: Cost,
+    /// Extra cost per token of context (decode only).
+    pub per_context: Cost,
+}
+
+impl Operator {
+    /// Cost of one execution at context length `context`.
+    pub fn at(&self, context: f64) -> Cost {
+        self.base.add_scaled(&self.per_context, context)
+    }
+}
+
+/// Expected number of distinct experts that `tokens` tokens touch in one MoE layer under uniform top-K
+/// routing: E·(1 − (1 − K/E)^tokens) (SCIENCE.md §4.1).
+pub fn experts_touched(experts: u64, active: u64, tokens: f64) -> f64 {
+    let e = experts as f64;
+    if experts <= 1 {
+        return 1.0;
+    }
+    e * (1.0 - (1.0 - active as f64 / e).powf(tokens))
+}
+
+/// Calls `visit` for every operator of `arch` in `phase` (no allocation: this is the hot path of the
+/// frontier search). Use [`operators`] to collect them.
+pub fn visit_operators(arch: &Architecture, w: &Workload, p: &Precision, phase: Phase, set: OperatorSet, mut visit: impl FnMut(Operator)) {
+    let l = arch.layers as f64;
+    let d = arch.d_model as f64;
+    let q = arch.q_width() as f64;
+    let kv = arch.kv_width() as f64;
+    let n_h = arch.heads as f64;
+    let v = arch.vocab_size as f64;
+    let ffn_active = arch.active_ffn_width() as f64;
+    let (bw, ba, bkv) = (p.weights.bytes(), p.activations.bytes(), p.kv.bytes());
+    let b = w.batch as f64;
+    let full = set == OperatorSet::Full;
+    // Element-wise operators stay in ≥16-bit floats in every engine modelled.
+    let be = if full { p.elementwise_bytes() } else { ba };
+    // Tokens processed by one execution, and the prompt length for the S² attention terms.
+    let (t, s) = match phase {
+        Phase::Prefill => (b * w.prompt_tokens as f64, w.prompt_tokens as f64),
+        Phase::Decode => (b, 0.0),
+    };
+    let zero = Cost::default();
+    let per_layer = |name, base: Cost, per_context: Cost| Operator { name, repeats: l, base, per_context };
+    let matmul = |k_in: f64, n_out: f64| Cost {
+        flops: 2.0 * t * k_in * n_out,
+        weight_bytes: k_in * n_out * bw,
+        activation_bytes: t * (k_in + n_out) * ba,
+        ..zero
+    };
+    let bias_flops = |width: f64, on: bool| if full && on { t * width } else { 0.0 };
+    let elementwise = |flops_per_elem: f64, width: f64, reads: f64, writes: f64| Cost {
+        flops: flops_per_elem * t * width,
+        activation_bytes: (reads + writes) * t * width * be,
+        ..zero
+    };
+    let rms_norm = |width: f64| Cost { weight_bytes: width * be, ..elementwise(4.0, width, 1.0, 1.0) };
+
+    if full {
+        // Embedding gather: one row per token (never more rows than the table has).
+        let rows = t.min(v);
+        visit(Operator {
+            name: "embedding",
+            repeats: 1.0,
+            base: Cost { weight_bytes: rows * d * bw, activation_bytes: t * d * ba, ..zero },
+            per_context: zero,
+        });
+        visit(per_layer("attn_norm", rms_norm(d), zero));
+    }
+
+    // Attention projections (Table E.3: Q and O 2·d², K and V 2·d²/gqa FLOPs per token).
+    let qkv_bias = arch.attention_bias != AttentionBias::None;
+    let mut qp = matmul(d, q);
+    qp.flops += bias_flops(q, qkv_bias);
+    visit(per_layer("q_proj", qp, zero));
+    for name in ["k_proj", "v_proj"] {
+        let mut c = matmul(d, kv);
+        c.flops += bias_flops(kv, qkv_bias);
+        // The projection's output goes to the KV cache rather than to an activation buffer.
+        c.activation_bytes = t * d * ba;
+        c.kv_write_bytes = t * kv * bkv;
+        visit(per_layer(name, c, zero));
+    }
+    if full {
+        match arch.qk_norm {
+            QkNorm::None => {}
+            QkNorm::PerHead | QkNorm::Full => visit(per_layer("qk_norm", rms_norm(q + kv), zero)),
+        }
+        visit(per_layer("rope", elementwise(3.0, q + kv, 1.0, 1.0), zero));
+    }
+
+    match (set, phase) {
+        (OperatorSet::Paper, Phase::Prefill) => {
+            // Paper: full S×S score matrix, no causal halving, scores materialised.
+            let scores = b * n_h * s * s;
+            visit(per_layer(
+                "qk_matmul",
+                Cost { flops: 2.0 * b * s * s * q, kv_read_bytes: b * s * kv * bkv, activation_bytes: scores * ba, ..zero },
+                zero,
+            ));
+            visit(per_layer("softmax", Cost { flops: 5.0 * scores, activation_bytes: 2.0 * scores * ba, ..zero }, zero));
+            visit(per_layer(
+                "sv_matmul",
+                Cost { flops: 2.0 * b * s * s * q, kv_read_bytes: b * s * kv * bkv, activation_bytes: b * s * q * ba, ..zero },
+                zero,
+            ));
+        }
+        (OperatorSet::Paper, Phase::Decode) => {
+            visit(per_layer(
+                "qk_matmul",
+                zero,
+                Cost { flops: 2.0 * b * q, kv_read_bytes: b * kv * bkv, activation_bytes: b * n_h * ba, ..zero },
+            ));
+            visit(per_layer("softmax", zero, Cost { flops: 5.0 * b * n_h, activation_bytes: 2.0 * b * n_h * ba, ..zero }));
+            visit(per_layer(
+                "sv_matmul",
+                Cost { activation_bytes: b * q * ba, ..zero },
+                Cost { flops: 2.0 * b * q, kv_read_bytes: b * kv * bkv, ..zero },
+            ));
+        }
+        (OperatorSet::Full, Phase::Prefill) => {
+            // Fused causal attention (FlashAttention-style): query i sees i keys, so Σ = S(S+1)/2 pairs;
+            // QKᵀ and scores·V are 2·d_h FLOPs per pair and head each, softmax ≈ 5 per pair and head.
+            let pairs = b * s * (s + 1.0) / 2.0;
+            let c = Cost {
+                flops: 4.0 * pairs * q + 5.0 * pairs * n_h,
+                activation_bytes: 2.0 * t * q * ba,
+                kv_read_bytes: 2.0 * b * s * kv * bkv,
+                ..zero
+            };
+            visit(per_layer("attention", c, zero));
+        }
+        (OperatorSet::Full, Phase::Decode) => {
+            let base = Cost { activation_bytes: 2.0 * b * q * ba, ..zero };
+            let per = Cost { flops: 4.0 * b * q + 5.0 * b * n_h, kv_read_bytes: 2.0 * b * kv * bkv, ..zero };
+            visit(per_layer("attention", base, per));
+        }
+    }
+
+    let mut op = matmul(q, d);
+    op.flops += bias_flops(d, arch.attention_bias == AttentionBias::All);
+    visit(per_layer("o_proj", op, zero));
+
+    if full {
+        visit(per_layer("residual_attn", elementwise(1.0, d, 2.0, 1.0), zero));
+        visit(per_layer("ffn_norm", rms_norm(d), zero));
+        if arch.is_moe() {
+            let e = arch.experts as f64;
+            visit(per_layer(
+                "router",
+                Cost { flops: 2.0 * t * d * e, weight_bytes: d * e * bw, activation_bytes: t * d * ba + t * e * be, ..zero },
+                zero,
+            ));
+        }
+    }
+
+    // SwiGLU FFN. FLOPs follow the active width r·d; weight traffic follows the experts read: the K
+    // active ones in the paper's table, every distinct expert touched in the full set.
+    let inter = arch.intermediate_size as f64;
+    let shared = arch.shared_expert_intermediate_size as f64;
+    let experts_read = if full { experts_touched(arch.experts, arch.active_experts, t) } else { arch.active_experts as f64 };
+    let ffn_weight_width = experts_read * inter + shared;
+    let ffn = |name| {
+        let mut c = matmul(d, ffn_active);
+        c.weight_bytes = d * ffn_weight_width * bw;
+        c.flops += bias_flops(ffn_active, arch.mlp_bias);
+        per_layer(name, c, zero)
+    };
+    visit(ffn("ffn_gate"));
+    visit(ffn("ffn_up"));
+    if full {
+        // SiLU(gate)·up: ≈4 FLOPs for SiLU and 1 for the product per element.
+        visit(per_layer("swiglu", elementwise(5.0, ffn_active, 2.0, 1.0), zero));
+    }
+    visit(ffn("ffn_down"));
+
+    if full {
+        visit(per_layer("residual_ffn", elementwise(1.0, d, 2.0, 1.0), zero));
+        visit(Operator { name: "final_norm", repeats: 1.0, base: rms_norm(d), per_context: zero });
+        // LM head on the last position of each sequence only (prefill) or the new token (decode).
+        let lm = Cost { flops: 2.0 * b * d * v, weight_bytes: d * v * bw, activation_bytes: b * d * ba + b * v * be, ..zero };
+        visit(Operator { name: "lm_head", repeats: 1.0, base: lm, per_context: zero });
+        // The final norm above ran on every prompt token; only the last one is needed, but engines
+        // normalise them all, so it is kept.
+    }
+}
+
+/// Every operator of `arch` in `phase`, in execution order.
+pub fn operators(arch: &Architecture, w: &Workload, p: &Precision, phase: Phase, set: OperatorSet) -> Vec<Operator> {
+    let mut ops = Vec::with_capacity(24);
+    visit_operators(arch, w, p, phase, set, |op| ops.push(op));
+    ops
+}
+
+/// Total cost of a phase: prefill once, or decode summed over all S_out steps (step k attends to a
+/// context of S_in + k, Eq. 4), including `repeats`.
+pub fn phase_total(arch: &Architecture, w: &Workload, p: &Precision, phase: Phase, set: OperatorSet) -> Cost {
+    let mut total = Cost::default();
+    let (steps, context_sum) = decode_steps(w);
+    visit_operators(arch, w, p, phase, set, |op| {
+        let one = match phase {
+            Phase::Prefill => op.base,
+            Phase::Decode => op.base.scaled(steps).add_scaled(&op.per_context, context_sum),
+        };
+        total = total.add_scaled(&one, op.repeats);
+    });
+    total
+}
+
+/// Number of decode steps and Σ of their context lengths, Σ_{k=1..S_out} (S_in + k).
+pub fn decode_steps(w: &Workload) -> (f64, f64) {
+    let n = w.generated_tokens as f64;
+    (n, n * w.prompt_tokens as f64 + n * (n + 1.0) / 2.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::find_model;
+
+    fn arch(id: &str) -> Architecture {
+        find_model(id).unwrap().architecture().unwrap()
+    }
+
+    #[test]
+    fn decode_flops_are_twice_the_non_embedding_parameters_plus_attention_and_lm_head() {
+        // Kaplan et al. 2020: forward FLOPs per token ≈ 2N + 2·l·n_ctx·d_attn, plus the LM head 2·V·d.
+        for id in ["qwen2.5-0.5b", "llama-3.2-1b", "smollm2-360m", "qwen3-0.6b"] {
+            let a = arch(id);
+            let w = Workload::new(1, 1024, 1).unwrap();
+            let c = phase_total(&a, &w, &Precision::FP16, Phase::Decode, OperatorSet::Full);
+            let n = a.params().non_embedding_active as f64;
+            let ctx = 1025.0; // the one decode step attends to S_in + 1 positions
+            let expected = 2.0 * n + 4.0 * a.layers as f64 * ctx * a.q_width() as f64 + 2.0 * (a.vocab_size * a.d_model) as f64;
+            let rel = (c.flops - expected).abs() / expected;
+            assert!(rel < 0.02, "{id}: {} vs {expected} ({rel})", c.flops);
+        }
+    }
+
+    #[test]
+    fn decode_weight_traffic_is_the_active_weights_once() {
+        // At B = 1 a decode step reads every active weight exactly once.
+        let a = arch("qwen2.5-0.5b");
+        let w = Workload::new(1, 16, 1).unwrap();
+        let c = phase_total(&a, &w, &Precision::FP16, Phase::Decode, OperatorSet::Full);
+        let p = a.params();
+        // Biases are counted in parameters but not as a weight read; norms are read at 2 bytes.
+        let biases = (a.layers * (a.q_width() + 2 * a.kv_width())) as f64;
+        let expected = 2.0 * (p.active as f64 - biases - (a.vocab_size * a.d_model) as f64) // embedding rows: 1 token
+            + 2.0 * (a.vocab_size * a.d_model) as f64 // tied LM head reads the whole matrix
+            + 2.0 * a.d_model as f64; // the one embedding row gathered
+        assert!((c.weight_bytes - expected).abs() / expected < 1e-12, "{} vs {expected}", c.weight_bytes);
+    }
+
+    #[test]
+    fn moe_prefill_charges_distinct_experts() {
+        // OLMoE (E = 64, K = 8): 1,024 tokens touch all 64 experts; one token touches exactly 8.
+        assert!((experts_touched(64, 8, 1024.0) - 64.0).abs() < 1e-9);
+        assert!((experts_touched(64, 8, 1.0) - 8.0).abs() < 1e-12);
+        let a = arch("olmoe-1b-7b");
+        let paper = phase_total(&a, &Workload::PAPER, &Precision::FP16, Phase::Prefill, OperatorSet::Paper);
+        let full = phase_total(&a, &Workload::PAPER, &Precision::FP16, Phase::Prefill, OperatorSet::Full);
+        let ffn_all = a.params().ffn_total as f64 * 2.0;
+        assert!(full.weight_bytes > ffn_all && paper.weight_bytes < ffn_all / 4.0);
+    }
+}

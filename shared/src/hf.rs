@@ -1,0 +1,187 @@
+//! Import of a Hugging Face `config.json` into an [`ArchitectureSpec`].
+//!
+//! Supported `model_type`s: llama, mistral, qwen2, qwen3, qwen2_moe, qwen3_moe, mixtral, olmoe. Field
+//! names and defaults are those of the `transformers` configuration classes of each type; a missing
+//! `tie_word_embeddings` means false for all of them (their classes default to untied). Stacks that mix
+//! dense and MoE layers (`decoder_sparse_step` ≠ 1 or a non-empty `mlp_only_layers`) are rejected: the
+//! cost model prices one layer shape for the whole stack.
+
+use serde_json::Value;
+
+use crate::arch::{Architecture, ArchitectureSpec, AttentionBias, QkNorm};
+use crate::error::{Error, Result};
+
+/// Model types this importer understands.
+pub const SUPPORTED_MODEL_TYPES: [&str; 8] = ["llama", "mistral", "qwen2", "qwen3", "qwen2_moe", "qwen3_moe", "mixtral", "olmoe"];
+
+const WHAT: &str = "config.json";
+
+fn uint(cfg: &Value, key: &str) -> Result<Option<u64>> {
+    match cfg.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            Error::parse(WHAT, format!("field \"{key}\" must be a non-negative integer, got {v}; fix the value in the file"))
+        }),
+    }
+}
+
+fn required(cfg: &Value, key: &str) -> Result<u64> {
+    uint(cfg, key)?.ok_or_else(|| Error::parse(WHAT, format!("field \"{key}\" is missing; a {} config must give it", model_type_of(cfg))))
+}
+
+fn flag(cfg: &Value, key: &str) -> Result<Option<bool>> {
+    match cfg.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(v) => Err(Error::parse(WHAT, format!("field \"{key}\" must be true or false, got {v}"))),
+    }
+}
+
+fn model_type_of(cfg: &Value) -> &str {
+    cfg.get("model_type").and_then(Value::as_str).unwrap_or("this")
+}
+
+/// Reads a `config.json` text into a raw architecture (not yet validated).
+pub fn spec_from_hf_config(text: &str) -> Result<ArchitectureSpec> {
+    let cfg: Value = serde_json::from_str(text).map_err(|e| Error::parse(WHAT, format!("not valid JSON ({e}); paste the whole file")))?;
+    if !cfg.is_object() {
+        return Err(Error::parse(WHAT, "expected a JSON object with model_type, hidden_size, …; paste the whole file"));
+    }
+    let model_type = match cfg.get("model_type") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) | None => {
+            return Err(Error::parse(
+                WHAT,
+                format!("field \"model_type\" is missing; supported types are {}", SUPPORTED_MODEL_TYPES.join(", ")),
+            ))
+        }
+    };
+    if !SUPPORTED_MODEL_TYPES.contains(&model_type) {
+        return Err(Error::Unknown {
+            kind: "model_type",
+            name: model_type.to_string(),
+            fix: format!(
+                "supported types are {}; describe other models with an architecture JSON instead",
+                SUPPORTED_MODEL_TYPES.join(", ")
+            ),
+        });
+    }
+
+    let heads = required(&cfg, "num_attention_heads")?;
+    let mut spec = ArchitectureSpec {
+        name: cfg.get("_name_or_path").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string),
+        layers: required(&cfg, "num_hidden_layers")?,
+        d_model: required(&cfg, "hidden_size")?,
+        heads,
+        kv_heads: Some(uint(&cfg, "num_key_value_heads")?.unwrap_or(heads)),
+        head_dim: uint(&cfg, "head_dim")?,
+        vocab_size: required(&cfg, "vocab_size")?,
+        tied_embeddings: flag(&cfg, "tie_word_embeddings")?.unwrap_or(false),
+        ..Default::default()
+    };
+
+    let moe_layers_only = |cfg: &Value| -> Result<()> {
+        if let Some(step) = uint(cfg, "decoder_sparse_step")? {
+            if step != 1 {
+                return Err(Error::parse(
+                    WHAT,
+                    format!("decoder_sparse_step = {step} mixes dense and MoE layers; only uniform stacks are modelled (set it to 1)"),
+                ));
+            }
+        }
+        if let Some(Value::Array(layers)) = cfg.get("mlp_only_layers") {
+            if !layers.is_empty() {
+                return Err(Error::parse(
+                    WHAT,
+                    "mlp_only_layers is not empty, so dense and MoE layers are mixed; only uniform stacks are modelled (empty the list)",
+                ));
+            }
+        }
+        Ok(())
+    };
+
+    match model_type {
+        "llama" | "mistral" => {
+            spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
+            if flag(&cfg, "attention_bias")?.unwrap_or(false) {
+                spec.attention_bias = AttentionBias::All;
+            }
+            spec.mlp_bias = flag(&cfg, "mlp_bias")?.unwrap_or(false);
+        }
+        "qwen2" => {
+            spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
+            // Qwen2's attention always has a bias on q, k and v (transformers' Qwen2Attention).
+            spec.attention_bias = AttentionBias::Qkv;
+        }
+        "qwen3" => {
+            spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
+            spec.qk_norm = QkNorm::PerHead;
+            if flag(&cfg, "attention_bias")?.unwrap_or(false) {
+                spec.attention_bias = AttentionBias::Qkv;
+            }
+        }
+        "qwen2_moe" => {
+            moe_layers_only(&cfg)?;
+            spec.attention_bias = AttentionBias::Qkv;
+            spec.intermediate_size = Some(required(&cfg, "moe_intermediate_size")?);
+            spec.experts = Some(required(&cfg, "num_experts")?);
+            spec.active_experts = Some(required(&cfg, "num_experts_per_tok")?);
+            spec.shared_expert_intermediate_size = uint(&cfg, "shared_expert_intermediate_size")?;
+        }
+        "qwen3_moe" => {
+            moe_layers_only(&cfg)?;
+            spec.qk_norm = QkNorm::PerHead;
+            if flag(&cfg, "attention_bias")?.unwrap_or(false) {
+                spec.attention_bias = AttentionBias::Qkv;
+            }
+            spec.intermediate_size = Some(required(&cfg, "moe_intermediate_size")?);
+            spec.experts = Some(required(&cfg, "num_experts")?);
+            spec.active_experts = Some(required(&cfg, "num_experts_per_tok")?);
+        }
+        "mixtral" => {
+            spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
+            spec.experts = Some(required(&cfg, "num_local_experts")?);
+            spec.active_experts = Some(required(&cfg, "num_experts_per_tok")?);
+        }
+        "olmoe" => {
+            spec.qk_norm = QkNorm::Full;
+            spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
+            spec.experts = Some(required(&cfg, "num_experts")?);
+            spec.active_experts = Some(required(&cfg, "num_experts_per_tok")?);
+        }
+        _ => unreachable!("model_type was checked against SUPPORTED_MODEL_TYPES above"),
+    }
+    Ok(spec)
+}
+
+/// Reads and validates a `config.json` text.
+pub fn from_hf_config(text: &str) -> Result<Architecture> {
+    spec_from_hf_config(text)?.validate()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_other_types_by_name() {
+        let err = from_hf_config(r#"{"model_type": "gpt2", "n_layer": 12}"#).unwrap_err().to_string();
+        assert!(err.starts_with("unknown model_type 'gpt2'; supported types are llama, mistral"), "{err}");
+    }
+
+    #[test]
+    fn malformed_input_is_a_parse_error() {
+        assert!(from_hf_config("{not json").unwrap_err().to_string().starts_with("config.json: not valid JSON"));
+        let err = from_hf_config(r#"{"model_type": "llama", "num_attention_heads": 8}"#).unwrap_err().to_string();
+        assert_eq!(err, "config.json: field \"num_hidden_layers\" is missing; a llama config must give it");
+        let err = from_hf_config(r#"{"model_type": "llama", "num_attention_heads": -8}"#).unwrap_err().to_string();
+        assert!(err.contains("must be a non-negative integer, got -8"), "{err}");
+    }
+
+    #[test]
+    fn mixed_moe_stacks_are_refused() {
+        let cfg = r#"{"model_type": "qwen3_moe", "num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 4,
+            "vocab_size": 100, "moe_intermediate_size": 64, "num_experts": 8, "num_experts_per_tok": 2, "decoder_sparse_step": 2}"#;
+        assert!(from_hf_config(cfg).unwrap_err().to_string().contains("decoder_sparse_step = 2"));
+    }
+}

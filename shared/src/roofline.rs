@@ -1,0 +1,490 @@
+//! Roofline latency: each operator takes max(F/π, M/β) (Eq. 3), summed over operators, layers and
+//! decode steps (Eq. 4); the calibrated level of SCIENCE.md §4.3 scales the ceilings by efficiencies
+//! η_c, η_m and adds fixed per-layer and per-token overheads. Closed forms Eq. 29 / 37 / 42 cross-check.
+//!
+//! A roofline is a bound, not a measurement: the paper and roofline levels are what the hardware could
+//! do at best; only the calibrated level is meant to match a stopwatch, and it carries its fit error.
+
+use serde::{Deserialize, Serialize};
+
+use crate::arch::Architecture;
+use crate::cost::{decode_steps, visit_operators, Cost, OperatorSet, Phase};
+use crate::error::{Error, Result};
+use crate::hardware::Device;
+use crate::precision::{MathPrecision, Precision};
+use crate::workload::Workload;
+
+/// What a candidate is priced on: a device in a power mode, a workload and a precision, checked once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Target {
+    /// Device id.
+    pub device_id: String,
+    /// Power mode.
+    pub power_mode: String,
+    /// Workload.
+    pub workload: Workload,
+    /// Element types.
+    pub precision: Precision,
+    /// Precision of the matrix units.
+    pub math: MathPrecision,
+    /// π for that precision.
+    pub peak_flops_per_sec: f64,
+    /// β.
+    pub mem_bandwidth_bytes_per_sec: f64,
+    /// Memory usable for the model.
+    pub usable_memory_bytes: f64,
+}
+
+impl Target {
+    /// Checks that `device` can run `precision` in `power_mode` and fixes the two ceilings.
+    pub fn new(device: &Device, power_mode: Option<&str>, workload: Workload, precision: Precision) -> Result<Self> {
+        let profile = device.profile(power_mode)?;
+        let math = precision.math()?;
+        let peak = profile.peak_flops(math, device)?;
+        Ok(Target {
+            device_id: profile.device_id,
+            power_mode: profile.power_mode,
+            workload,
+            precision,
+            math,
+            peak_flops_per_sec: peak,
+            mem_bandwidth_bytes_per_sec: profile.mem_bandwidth_bytes_per_sec,
+            usable_memory_bytes: profile.usable_memory_bytes,
+        })
+    }
+
+    /// Ridge point π/β in FLOP per byte: operators above it are compute-bound.
+    pub fn ridge_flops_per_byte(&self) -> f64 {
+        self.peak_flops_per_sec / self.mem_bandwidth_bytes_per_sec
+    }
+}
+
+/// Efficiencies and overheads of the calibrated model (SCIENCE.md §4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Efficiency {
+    /// η_c: fraction of peak compute reached.
+    pub compute: f64,
+    /// η_m: fraction of peak bandwidth reached.
+    pub memory: f64,
+    /// Fixed time per layer per forward pass (kernel launches, synchronisation).
+    pub layer_overhead_secs: f64,
+    /// Fixed time per forward pass (sampling, host work).
+    pub token_overhead_secs: f64,
+}
+
+impl Efficiency {
+    /// The ideal roofline: peak ceilings, no overhead.
+    pub const PEAK: Efficiency = Efficiency { compute: 1.0, memory: 1.0, layer_overhead_secs: 0.0, token_overhead_secs: 0.0 };
+
+    /// Checks the ranges (0 < η ≤ 1, overheads ≥ 0).
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [("eta_compute", self.compute), ("eta_memory", self.memory)] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(Error::invalid(field, format!("must be in (0, 1], got {v}"), "an efficiency is a fraction of peak"));
+            }
+        }
+        for (field, v) in [("layer_overhead_secs", self.layer_overhead_secs), ("token_overhead_secs", self.token_overhead_secs)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::invalid(field, format!("must be ≥ 0, got {v}"), "overheads are seconds"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Model level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// The paper's operator table at peak (reproduces the paper).
+    Paper,
+    /// Every operator an engine runs, at peak: the tightest honest bound.
+    Roofline,
+    /// Every operator, at fitted efficiencies plus overheads: meant to match measurements.
+    Calibrated,
+}
+
+impl Level {
+    /// All levels, in report order.
+    pub const ALL: [Level; 3] = [Level::Paper, Level::Roofline, Level::Calibrated];
+
+    /// Operator set priced at this level.
+    pub fn operator_set(self) -> OperatorSet {
+        match self {
+            Level::Paper => OperatorSet::Paper,
+            Level::Roofline | Level::Calibrated => OperatorSet::Full,
+        }
+    }
+
+    /// Name used in tables and JSON keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Paper => "paper",
+            Level::Roofline => "roofline",
+            Level::Calibrated => "calibrated",
+        }
+    }
+}
+
+/// Latency of one request (all sequences of the batch together).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Prefill of the prompt.
+    pub prefill_secs: f64,
+    /// All S_out decode steps.
+    pub decode_secs: f64,
+    /// Mean time of one decode step.
+    pub decode_per_token_secs: f64,
+    /// Prefill plus decode.
+    pub total_secs: f64,
+}
+
+/// Σ over integer x in [lo, hi] of max(a + b·x, c + e·x), exactly, in O(1).
+fn sum_max_linear(a: f64, b: f64, c: f64, e: f64, lo: f64, hi: f64) -> f64 {
+    if hi < lo {
+        return 0.0;
+    }
+    // Σ_{x=from..=to} (p + q·x)
+    let series = |p: f64, q: f64, from: f64, to: f64| if to < from { 0.0 } else { (to - from + 1.0) * (p + q * (from + to) / 2.0) };
+    if b == e {
+        return if a >= c { series(a, b, lo, hi) } else { series(c, e, lo, hi) };
+    }
+    // First line wins where (a − c) + (b − e)·x ≥ 0.
+    let cross = (c - a) / (b - e);
+    if b > e {
+        let split = cross.ceil().clamp(lo, hi + 1.0); // first x where the first line wins
+        series(c, e, lo, split - 1.0) + series(a, b, split, hi)
+    } else {
+        let split = cross.floor().clamp(lo - 1.0, hi); // last x where the first line wins
+        series(a, b, lo, split) + series(c, e, split + 1.0, hi)
+    }
+}
+
+/// Time of one phase: prefill once, or all decode steps, over every operator (Eq. 4), without the fixed
+/// overheads. `flops_per_sec` and `bytes_per_sec` are the effective ceilings.
+fn phase_secs(arch: &Architecture, t: &Target, phase: Phase, set: OperatorSet, flops_per_sec: f64, bytes_per_sec: f64) -> f64 {
+    let w = &t.workload;
+    let mut secs = 0.0;
+    let (lo, hi) = (w.prompt_tokens as f64 + 1.0, (w.prompt_tokens + w.generated_tokens) as f64);
+    visit_operators(arch, w, &t.precision, phase, set, |op| {
+        let one = match phase {
+            Phase::Prefill => (op.base.flops / flops_per_sec).max(op.base.bytes() / bytes_per_sec),
+            Phase::Decode => sum_max_linear(
+                op.base.flops / flops_per_sec,
+                op.per_context.flops / flops_per_sec,
+                op.base.bytes() / bytes_per_sec,
+                op.per_context.bytes() / bytes_per_sec,
+                lo,
+                hi,
+            ),
+        };
+        secs += op.repeats * one;
+    });
+    secs
+}
+
+/// End-to-end latency of `arch` at a level. `efficiency` is used only by [`Level::Calibrated`].
+pub fn latency(arch: &Architecture, t: &Target, level: Level, efficiency: &Efficiency) -> Latency {
+    let eff = if level == Level::Calibrated { *efficiency } else { Efficiency::PEAK };
+    let set = level.operator_set();
+    let pi = eff.compute * t.peak_flops_per_sec;
+    let beta = eff.memory * t.mem_bandwidth_bytes_per_sec;
+    let fixed = arch.layers as f64 * eff.layer_overhead_secs + eff.token_overhead_secs;
+    let steps = t.workload.generated_tokens as f64;
+    let prefill_secs = phase_secs(arch, t, Phase::Prefill, set, pi, beta) + fixed;
+    let decode_secs = phase_secs(arch, t, Phase::Decode, set, pi, beta) + steps * fixed;
+    Latency {
+        prefill_secs,
+        decode_secs,
+        decode_per_token_secs: if steps > 0.0 { decode_secs / steps } else { 0.0 },
+        total_secs: prefill_secs + decode_secs,
+    }
+}
+
+/// Whether an operator is limited by compute or by memory traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bound {
+    /// F/π > M/β.
+    Compute,
+    /// M/β ≥ F/π.
+    Memory,
+}
+
+/// One row of a per-operator breakdown: totals over layers (and over decode steps for decode).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatorTiming {
+    /// Operator name.
+    pub name: &'static str,
+    /// Phase.
+    pub phase: Phase,
+    /// Executions per forward pass.
+    pub repeats: f64,
+    /// FLOPs, bytes by class.
+    #[serde(flatten)]
+    pub cost: Cost,
+    /// All bytes.
+    pub bytes: f64,
+    /// F/M in FLOP per byte.
+    pub intensity_flops_per_byte: f64,
+    /// Bound at the level's ceilings (for decode: of the summed totals).
+    pub bound: Bound,
+    /// Time at the level's ceilings, without fixed overheads.
+    pub time_secs: f64,
+}
+
+/// Per-operator rows for a phase at a level; their `time_secs` add up to the phase latency less the
+/// fixed overheads, their costs to [`crate::cost::phase_total`].
+pub fn breakdown(arch: &Architecture, t: &Target, level: Level, efficiency: &Efficiency, phase: Phase) -> Vec<OperatorTiming> {
+    let eff = if level == Level::Calibrated { *efficiency } else { Efficiency::PEAK };
+    let pi = eff.compute * t.peak_flops_per_sec;
+    let beta = eff.memory * t.mem_bandwidth_bytes_per_sec;
+    let w = &t.workload;
+    let (steps, context_sum) = decode_steps(w);
+    let (lo, hi) = (w.prompt_tokens as f64 + 1.0, (w.prompt_tokens + w.generated_tokens) as f64);
+    let mut rows = Vec::new();
+    visit_operators(arch, w, &t.precision, phase, level.operator_set(), |op| {
+        let (one, secs) = match phase {
+            Phase::Prefill => (op.base, (op.base.flops / pi).max(op.base.bytes() / beta)),
+            Phase::Decode => (
+                op.base.scaled(steps).add_scaled(&op.per_context, context_sum),
+                sum_max_linear(
+                    op.base.flops / pi,
+                    op.per_context.flops / pi,
+                    op.base.bytes() / beta,
+                    op.per_context.bytes() / beta,
+                    lo,
+                    hi,
+                ),
+            ),
+        };
+        let cost = one.scaled(op.repeats);
+        let bytes = cost.bytes();
+        rows.push(OperatorTiming {
+            name: op.name,
+            phase,
+            repeats: op.repeats,
+            cost,
+            bytes,
+            intensity_flops_per_byte: if bytes > 0.0 { cost.flops / bytes } else { f64::INFINITY },
+            bound: if cost.flops / pi > bytes / beta { Bound::Compute } else { Bound::Memory },
+            time_secs: op.repeats * secs,
+        });
+    });
+    rows
+}
+
+/// ξ_F = 4 + 4/gqa + 6r: FLOPs per token per layer per d² (Eq. 21–26).
+pub fn xi_flops(gqa: f64, r: f64) -> f64 {
+    4.0 + 4.0 / gqa + 6.0 * r
+}
+
+/// ξ_W^dec = 2 + 2/gqa + 3r: weights read per decode step per layer per d²·b_w.
+pub fn xi_weights_decode(gqa: f64, r: f64) -> f64 {
+    2.0 + 2.0 / gqa + 3.0 * r
+}
+
+/// ξ_W^all = 2 + 2/gqa + 3r/ρ: weights stored per layer per d²·b_w (all experts).
+pub fn xi_weights_all(gqa: f64, r: f64, rho: f64) -> f64 {
+    2.0 + 2.0 / gqa + 3.0 * r / rho
+}
+
+/// The paper's closed forms (App. E.5–E.7). They assume d = n_h·d_h, a compute-bound prefill and a
+/// bandwidth-bound decode, and ignore attention's S² terms, activations, embeddings and the MoE
+/// distinct-experts charge.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClosedForm {
+    /// Eq. 29: T_pre = l·B·S_in·d²·ξ_F / π.
+    pub prefill_secs: f64,
+    /// Eq. 37: T_dec = (l·S_out/β)·[ξ_W^dec·d²·b_w + 2·S̄·d·b_kv/gqa].
+    pub decode_secs: f64,
+    /// Eq. 42: M = l·ξ_W^all·d²·b_w.
+    pub weight_bytes: f64,
+}
+
+/// Evaluates Eq. 29, 37 and 42.
+pub fn closed_form(arch: &Architecture, t: &Target) -> ClosedForm {
+    let (l, d) = (arch.layers as f64, arch.d_model as f64);
+    let (gqa, r, rho) = (arch.gqa(), arch.ffn_ratio(), arch.rho());
+    let w = &t.workload;
+    let (bw, bkv) = (t.precision.weights.bytes(), t.precision.kv.bytes());
+    ClosedForm {
+        prefill_secs: l * w.batch as f64 * w.prompt_tokens as f64 * d * d * xi_flops(gqa, r) / t.peak_flops_per_sec,
+        decode_secs: l * w.generated_tokens as f64 / t.mem_bandwidth_bytes_per_sec
+            * (xi_weights_decode(gqa, r) * d * d * bw + 2.0 * w.mean_decode_context() * d * bkv / gqa),
+        weight_bytes: l * xi_weights_all(gqa, r, rho) * d * d * bw,
+    }
+}
+
+/// Memory a request needs on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Every stored weight (all experts, embedding, LM head if untied) at b_w.
+    pub weight_bytes: f64,
+    /// KV cache at the final length: 2·l·B·(S_in + S_out)·n_kv·d_h·b_kv.
+    pub kv_cache_bytes: f64,
+    /// Peak activation working set of the prefill (estimate): the residual stream and the widest
+    /// intermediate per token, fused attention (no score matrix), FP32 logits of the last position.
+    pub activation_bytes: f64,
+    /// Sum of the three.
+    pub total_bytes: f64,
+}
+
+/// Memory footprint of a request.
+pub fn memory_footprint(arch: &Architecture, w: &Workload, p: &Precision) -> Memory {
+    let params = arch.params();
+    let weight_bytes = params.total as f64 * p.weights.bytes();
+    let kv_cache_bytes = 2.0 * arch.layers as f64 * w.batch as f64 * w.final_context() as f64 * arch.kv_width() as f64 * p.kv.bytes();
+    let tokens = w.batch as f64 * w.prompt_tokens as f64;
+    let widest = ((arch.q_width() + 2 * arch.kv_width()) as f64).max(2.0 * arch.active_ffn_width() as f64);
+    let activation_bytes =
+        tokens * (2.0 * arch.d_model as f64 + widest) * p.activations.bytes() + w.batch as f64 * arch.vocab_size as f64 * 4.0;
+    Memory { weight_bytes, kv_cache_bytes, activation_bytes, total_bytes: weight_bytes + kv_cache_bytes + activation_bytes }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arch::ArchitectureSpec;
+    use crate::cost::phase_total;
+    use crate::hardware::Catalogue;
+    use crate::models::find_model;
+
+    fn orin(w: Workload, p: Precision) -> Target {
+        let cat = Catalogue::default();
+        Target::new(cat.get("jetson-agx-orin-64gb").unwrap(), None, w, p).unwrap()
+    }
+
+    #[test]
+    fn sum_max_linear_matches_the_loop() {
+        let cases = [(1.0, 0.5, 3.0, 0.1), (5.0, -0.2, 1.0, 0.3), (2.0, 1.0, 2.0, 1.0), (0.0, 0.0, 1.0, 0.0), (10.0, 0.01, 0.0, 0.02)];
+        for (a, b, c, e) in cases {
+            for (lo, hi) in [(1.0, 1.0), (1.0, 40.0), (7.0, 300.0), (5.0, 4.0)] {
+                let mut want = 0.0;
+                let mut x = lo;
+                while x <= hi {
+                    want += f64::max(a + b * x, c + e * x);
+                    x += 1.0;
+                }
+                let got = sum_max_linear(a, b, c, e, lo, hi);
+                assert!((got - want).abs() <= 1e-9 * want.abs().max(1.0), "{a} {b} {c} {e} [{lo},{hi}]: {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn decode_sum_equals_explicit_per_step_loop() {
+        let a = find_model("qwen2.5-0.5b").unwrap().architecture().unwrap();
+        let w = Workload::new(1, 200, 37).unwrap();
+        let t = orin(w, Precision::FP16);
+        let got = latency(&a, &t, Level::Roofline, &Efficiency::PEAK).decode_secs;
+        let mut want = 0.0;
+        for k in 1..=w.generated_tokens {
+            let ctx = (w.prompt_tokens + k) as f64;
+            visit_operators(&a, &w, &t.precision, Phase::Decode, OperatorSet::Full, |op| {
+                let c = op.at(ctx);
+                want += op.repeats * (c.flops / t.peak_flops_per_sec).max(c.bytes() / t.mem_bandwidth_bytes_per_sec);
+            });
+        }
+        assert!((got - want).abs() / want < 1e-12, "{got} vs {want}");
+    }
+
+    #[test]
+    fn breakdown_rows_add_up_to_the_totals() {
+        let a = find_model("olmoe-1b-7b").unwrap().architecture().unwrap();
+        let t = orin(Workload::PAPER, Precision::FP16);
+        let eff = Efficiency { compute: 0.6, memory: 0.7, layer_overhead_secs: 1e-4, token_overhead_secs: 2e-3 };
+        for level in Level::ALL {
+            let lat = latency(&a, &t, level, &eff);
+            let fixed = if level == Level::Calibrated { 16.0 * 1e-4 + 2e-3 } else { 0.0 };
+            for (phase, want, steps) in [(Phase::Prefill, lat.prefill_secs, 1.0), (Phase::Decode, lat.decode_secs, 16.0)] {
+                let rows = breakdown(&a, &t, level, &eff, phase);
+                let secs: f64 = rows.iter().map(|r| r.time_secs).sum();
+                assert!((secs + steps * fixed - want).abs() / want < 1e-12, "{level:?} {phase:?}");
+                let total = phase_total(&a, &t.workload, &t.precision, phase, level.operator_set());
+                let flops: f64 = rows.iter().map(|r| r.cost.flops).sum();
+                let bytes: f64 = rows.iter().map(|r| r.bytes).sum();
+                assert!((flops - total.flops).abs() / total.flops < 1e-12 && (bytes - total.bytes()).abs() / total.bytes() < 1e-12);
+            }
+        }
+    }
+
+    fn paper_family(d: u64, heads: u64, kv: u64, r: f64, e: u64, k: u64) -> Architecture {
+        ArchitectureSpec {
+            layers: 12,
+            d_model: d,
+            heads,
+            kv_heads: Some(kv),
+            ffn_ratio: Some(r),
+            experts: Some(e),
+            active_experts: Some(k),
+            vocab_size: 32_000,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap()
+    }
+
+    #[test]
+    fn closed_forms_match_the_paper_operator_model_when_their_assumptions_hold() {
+        let cat = Catalogue::default();
+        let mut dev = cat.get("jetson-agx-orin-64gb").unwrap().clone();
+        for a in [paper_family(2048, 16, 4, 4.0, 1, 1), paper_family(1024, 16, 16, 1.0, 8, 2), paper_family(3072, 24, 3, 0.5, 16, 1)] {
+            // Prefill: make every operator compute-bound (β → ∞); Eq. 29 then differs from the operator sum
+            // only by attention's S² terms, 4·B·S²·d + 5·B·n_h·S² per layer, which it drops.
+            dev.power_modes[0].mem_bandwidth_bytes_per_sec = Some(1e30);
+            let w = Workload::new(1, 64, 16).unwrap();
+            let t = Target::new(&dev, None, w, Precision::FP16).unwrap();
+            let cf = closed_form(&a, &t);
+            let ops = latency(&a, &t, Level::Paper, &Efficiency::PEAK).prefill_secs;
+            let s = 64.0;
+            let attention = a.layers as f64 * (4.0 * s * s * a.d_model as f64 + 5.0 * a.heads as f64 * s * s) / t.peak_flops_per_sec;
+            assert!((ops - (cf.prefill_secs + attention)).abs() / ops < 1e-12, "{}", a.name);
+            assert!((ops - cf.prefill_secs) / ops < 0.02, "{}: S² terms should be small at S = 64", a.name);
+
+            // Decode: make every operator memory-bound (π → ∞); Eq. 37 counts weights and KV reads only.
+            dev.power_modes[0].mem_bandwidth_bytes_per_sec = Some(2.048e11);
+            dev.power_modes[0].peak_flops_per_sec.as_mut().unwrap().fp16 = Some(1e30);
+            let t = Target::new(&dev, None, w, Precision::FP16).unwrap();
+            let cf = closed_form(&a, &t);
+            let total = phase_total(&a, &w, &t.precision, Phase::Decode, OperatorSet::Paper);
+            let eq37_bytes = total.weight_bytes + total.kv_read_bytes;
+            assert!((eq37_bytes / t.mem_bandwidth_bytes_per_sec - cf.decode_secs).abs() / cf.decode_secs < 1e-12, "{}", a.name);
+            let ops = latency(&a, &t, Level::Paper, &Efficiency::PEAK).decode_secs;
+            assert!((ops - cf.decode_secs) / ops < 0.02, "{}: activation traffic should be small", a.name);
+            dev.power_modes[0].peak_flops_per_sec.as_mut().unwrap().fp16 = Some(4.25984e13);
+
+            // Eq. 42 equals the stored projection and expert weights (no biases, norms or embeddings here).
+            let p = a.params();
+            let stored = (p.attention + p.ffn_total) as f64 * 2.0;
+            assert!((cf.weight_bytes - stored).abs() / stored < 1e-12, "{}", a.name);
+        }
+    }
+
+    #[test]
+    fn reference_report_for_qwen25_on_agx_orin() {
+        // Hand calculation of the paper level from SCIENCE.md §4.1's table, FP16, B = 1, S = 1,024 on AGX
+        // Orin MAXN (π = 42.6 TFLOP/s, β = 204.8 GB/s). d = 896, n_h = 14, kv width 128, FFN 4,864.
+        let a = find_model("qwen2.5-0.5b").unwrap().architecture().unwrap();
+        let t = orin(Workload::PAPER, Precision::FP16);
+        let (pi, beta, s, d, kv, h, f) = (4.25984e13, 2.048e11, 1024.0, 896.0, 128.0, 14.0, 4864.0);
+        let op = |flops: f64, bytes: f64| f64::max(flops / pi, bytes / beta);
+        let q_or_o = op(2.0 * s * d * d, 2.0 * (d * d + 2.0 * s * d));
+        let k_or_v = op(2.0 * s * d * kv, 2.0 * (d * kv + s * d + s * kv));
+        let qk = op(2.0 * s * s * d, 2.0 * (s * kv + h * s * s)); // memory-bound: the score matrix
+        let softmax = op(5.0 * h * s * s, 2.0 * 2.0 * h * s * s); // memory-bound
+        let sv = op(2.0 * s * s * d, 2.0 * (s * kv + s * d));
+        let ffn = op(2.0 * s * d * f, 2.0 * (d * f + s * d + s * f));
+        let want = 24.0 * (2.0 * q_or_o + 2.0 * k_or_v + qk + softmax + sv + 3.0 * ffn);
+        let got = latency(&a, &t, Level::Paper, &Efficiency::PEAK);
+        assert!((got.prefill_secs - want).abs() / want < 1e-12, "{} vs {want}", got.prefill_secs);
+        assert!((got.prefill_secs - 0.0286).abs() < 0.0005, "{}", got.prefill_secs);
+        // Decode: reads ≈ 357.9 M non-embedding weights ×2 bytes per step, 16 steps at 204.8 GB/s ≈ 55.9 ms.
+        let weights = 16.0 * 2.0 * 24.0 * (2.0 * 896.0 * 896.0 + 2.0 * 896.0 * 128.0 + 3.0 * 896.0 * 4864.0) / 2.048e11;
+        assert!(got.decode_secs > weights && got.decode_secs < weights * 1.05, "{} vs {weights}", got.decode_secs);
+        let m = memory_footprint(&a, &Workload::PAPER, &Precision::FP16);
+        assert_eq!(m.weight_bytes, 2.0 * 494_032_768.0);
+        assert_eq!(m.kv_cache_bytes, 2.0 * 24.0 * 1040.0 * 128.0 * 2.0);
+    }
+}
