@@ -46,6 +46,217 @@ pub enum Command {
     RooflinePlot(PlotArgs),
     /// Fit the calibrated latency model (η_c, η_m, per-layer and per-token overheads) to measurements.
     Calibrate(CalibrateArgs),
+    /// Predicted loss and perplexity of an architecture from a loss law (flags extrapolations).
+    Law(LawArgs),
+    /// Fit a loss law (Eq. 2) to training runs: coefficients with bootstrap intervals, R², RMSE, MAPE,
+    /// held-out and k-fold error.
+    Fit(FitArgs),
+    /// The loss–latency Pareto frontier of a design space on a device, with budgets and a plot.
+    Frontier(FrontierArgs),
+    /// The best frontier design at or below a reference model's latency, and its predicted gain.
+    Match(MatchArgs),
+    /// The paper's theory (§6): budgets, regime, ρ*, l*, r*, gqa*.
+    Theory(TheoryArgs),
+    /// Regenerate the paper's frontier findings on the AGX Orin profile and write REPRODUCTION.md.
+    Reproduce(ReproduceArgs),
+}
+
+/// Which loss law.
+#[derive(Debug, Args)]
+pub struct LawChoice {
+    /// Built-in law name (`paper`) or a law JSON written by `rooflaw fit --out`.
+    #[arg(long, default_value = "paper")]
+    pub law: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LawArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub law: LawChoice,
+}
+
+/// Loss function of a law fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RobustArg {
+    /// Huber loss (robust to outliers).
+    Huber,
+    /// Plain least squares.
+    LeastSquares,
+}
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Runs file, CSV or JSON: layers, d_model, experts, active_experts, tokens, val_loss, ffn_ratio (or
+    /// intermediate_size), kv_width (or gqa); optional name and split (train/test).
+    pub runs: PathBuf,
+    /// Loss function.
+    #[arg(long, value_enum, default_value_t = RobustArg::Huber)]
+    pub robust: RobustArg,
+    /// Huber threshold in loss units (default: 1.345 × the MAD scale of the least-squares residuals).
+    #[arg(long)]
+    pub huber_delta: Option<f64>,
+    /// Restarts from a Latin hypercube over the exponent bounds.
+    #[arg(long, default_value_t = 48)]
+    pub restarts: usize,
+    /// Bootstrap resamples for the 95% intervals.
+    #[arg(long, default_value_t = 200)]
+    pub bootstrap: usize,
+    /// Seed of every random choice (the fit is deterministic given it).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Share of runs held out when the file has no split column.
+    #[arg(long, default_value_t = 0.2)]
+    pub holdout: f64,
+    /// Cross-validation folds (0: none).
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Name of the fitted law.
+    #[arg(long, default_value = "fitted")]
+    pub name: String,
+    /// Write the fitted law as JSON (usable with --law FILE).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Draw predicted-vs-actual and residuals to an SVG or PNG.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+}
+
+/// Which candidates to search.
+#[derive(Debug, Args)]
+pub struct SpaceArgs {
+    /// Built-in design space (paper-table5, wide) or a space JSON file.
+    #[arg(long, default_value = "paper-table5")]
+    pub space: String,
+    /// Latin-hypercube samples of a continuous space.
+    #[arg(long, default_value_t = 50_000)]
+    pub samples: usize,
+    /// Seed of the sampling and refinement.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Refine a sampled frontier around its points and in its gaps until it stops changing.
+    #[arg(long)]
+    pub refine: bool,
+    /// Latency objective.
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Total)]
+    pub objective: ObjectiveArg,
+    /// Latency model level.
+    #[arg(long, value_enum, default_value_t = LevelArg::Roofline)]
+    pub level: LevelArg,
+}
+
+/// A latency objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ObjectiveArg {
+    Prefill,
+    Decode,
+    Total,
+}
+
+#[derive(Debug, Args)]
+pub struct FrontierArgs {
+    #[command(flatten)]
+    pub space: SpaceArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub law: LawChoice,
+    /// Latency budget on the objective, in seconds.
+    #[arg(long)]
+    pub latency_budget: Option<f64>,
+    /// Memory budget in bytes, or `usable` for the device's usable memory.
+    #[arg(long)]
+    pub memory_budget: Option<String>,
+    /// A Table 2 scenario as the budget (embodied-ai, smart-home, autonomous-driving, private-serving);
+    /// it also sets the objective.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Treat memory as a third objective.
+    #[arg(long)]
+    pub with_memory: bool,
+    /// Print every candidate, not only the frontier (CSV/JSON).
+    #[arg(long)]
+    pub all: bool,
+    /// Draw the scatter, the frontier, reference models and the budget to an SVG or PNG.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MatchArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub space: SpaceArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub law: LawChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct TheoryArgs {
+    /// Use the paper's worked example (10 TOPS, 50 GB/s, 4 GB, 100 ms decode, S_out = 10); other flags override it.
+    #[arg(long)]
+    pub worked_example: bool,
+    /// Take π, β and usable memory from a catalogue device (at --precision).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Power mode of --device.
+    #[arg(long)]
+    pub power_mode: Option<String>,
+    /// π in FLOP/s (overrides the device).
+    #[arg(long)]
+    pub peak_flops: Option<f64>,
+    /// β in bytes/s (overrides the device).
+    #[arg(long)]
+    pub bandwidth: Option<f64>,
+    /// Memory budget M in bytes (default: the device's usable memory).
+    #[arg(long)]
+    pub memory_budget: Option<f64>,
+    /// Prefill latency target in seconds.
+    #[arg(long)]
+    pub prefill_target: Option<f64>,
+    /// Decode latency target for all S_out steps, in seconds.
+    #[arg(long)]
+    pub decode_target: Option<f64>,
+    /// Batch B.
+    #[arg(long)]
+    pub batch: Option<f64>,
+    /// Prompt tokens S_in.
+    #[arg(long)]
+    pub prompt: Option<f64>,
+    /// Generated tokens S_out.
+    #[arg(long)]
+    pub generate: Option<f64>,
+    /// Precision preset (sets b_w and b_kv; with --device, also π).
+    #[arg(long, default_value = "fp16")]
+    pub precision: String,
+    /// Width d at which ρ*, l*, r*, gqa* are evaluated.
+    #[arg(long)]
+    pub d_model: Option<f64>,
+    /// FFN ratio r where it is taken as given.
+    #[arg(long)]
+    pub ffn_ratio: Option<f64>,
+    /// GQA ratio where it is taken as given.
+    #[arg(long)]
+    pub gqa: Option<f64>,
+    #[command(flatten)]
+    pub law: LawChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct ReproduceArgs {
+    /// Where to write the report.
+    #[arg(long, default_value = "REPRODUCTION.md")]
+    pub out: PathBuf,
+    /// Latin-hypercube samples of the wide space.
+    #[arg(long, default_value_t = 50_000)]
+    pub samples: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,8 @@
 mod cli;
 mod output;
 mod plot;
+mod reproduce;
+mod search;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -121,6 +123,12 @@ fn run(cli: &Cli) -> Result<()> {
             Ok(())
         }
         Command::Calibrate(args) => calibrate_cmd(cli.format, &catalogue(cli)?, args),
+        Command::Law(args) => search::law_cmd(cli.format, args),
+        Command::Fit(args) => search::fit_cmd(cli.format, args),
+        Command::Frontier(args) => search::frontier_cmd(cli.format, &catalogue(cli)?, args),
+        Command::Match(args) => search::match_cmd(cli.format, &catalogue(cli)?, args),
+        Command::Theory(args) => search::theory_cmd(cli.format, &catalogue(cli)?, args),
+        Command::Reproduce(args) => reproduce::reproduce_cmd(&catalogue(cli)?, args),
     }
 }
 

@@ -8,6 +8,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use rooflaw::cost::Phase;
+use rooflaw::fit::FitReport;
+use rooflaw::frontier::{Budget, Evaluator, Point};
 use rooflaw::roofline::{breakdown, Efficiency};
 use rooflaw::{Architecture, Level, Target};
 
@@ -26,23 +28,210 @@ fn register_font() {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
 }
 
-/// Draws the plot to `out` (.svg or .png).
+/// Renders `draw` to `out`, an SVG or PNG chosen by the extension.
+macro_rules! render {
+    ($out:expr, $size:expr, |$root:ident| $body:expr) => {{
+        register_font();
+        let out: &Path = $out;
+        let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("svg") => {
+                let $root = SVGBackend::new(out, $size).into_drawing_area();
+                $body?;
+                $root.present().with_context(|| format!("cannot write {} (check the directory exists)", out.display()))?;
+            }
+            Some("png") => {
+                let $root = BitMapBackend::new(out, $size).into_drawing_area();
+                $body?;
+                $root.present().with_context(|| format!("cannot write {} (check the directory exists)", out.display()))?;
+            }
+            _ => bail!("{} must end in .svg or .png", out.display()),
+        }
+        Ok(())
+    }};
+}
+
+/// Draws the roofline plot to `out` (.svg or .png).
 pub fn roofline_plot(archs: &[Architecture], t: &Target, level: Level, eff: &Efficiency, out: &Path) -> Result<()> {
-    register_font();
-    let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("svg") => {
-            let root = SVGBackend::new(out, (1100, 720)).into_drawing_area();
-            draw(&root, archs, t, level, eff)?;
-            root.present().with_context(|| format!("cannot write {}", out.display()))?;
-        }
-        Some("png") => {
-            let root = BitMapBackend::new(out, (1100, 720)).into_drawing_area();
-            draw(&root, archs, t, level, eff)?;
-            root.present().with_context(|| format!("cannot write {} (check the directory exists)", out.display()))?;
-        }
-        _ => bail!("--out {} must end in .svg or .png", out.display()),
+    render!(out, (1100, 720), |root| draw(&root, archs, t, level, eff))
+}
+
+/// Loss–latency scatter of every candidate, the frontier as a line, reference models by name, the
+/// latency budget with the feasible region shaded and the best feasible design called out.
+#[allow(clippy::too_many_arguments)] // reason: one plot, each argument a layer of it
+pub fn frontier_plot(
+    points: &[Point],
+    front: &[usize],
+    best: Option<usize>,
+    refs: &[(String, Point)],
+    budget: &Budget,
+    ev: &Evaluator,
+    space: &str,
+    out: &Path,
+) -> Result<()> {
+    render!(out, (1100, 720), |root| draw_frontier(&root, points, front, best, refs, budget, ev, space))
+}
+
+#[allow(clippy::too_many_arguments)] // reason: as frontier_plot
+fn draw_frontier<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    points: &[Point],
+    front: &[usize],
+    best: Option<usize>,
+    refs: &[(String, Point)],
+    budget: &Budget,
+    ev: &Evaluator,
+    space: &str,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let ms = |p: &Point| p.latency_secs * 1e3;
+    let all = points.iter().chain(refs.iter().map(|r| &r.1));
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, 0.0f64, f64::INFINITY, 0.0f64);
+    for p in all {
+        x0 = x0.min(ms(p));
+        x1 = x1.max(ms(p));
+        y0 = y0.min(p.loss);
+        y1 = y1.max(p.loss);
     }
+    if !(x0.is_finite() && y0.is_finite()) {
+        bail!("nothing to plot: no candidate was evaluated");
+    }
+    let (x0, x1, y0, y1) = (x0 / 1.2, x1 * 1.2, y0 - 0.02 * (y1 - y0), y1 + 0.02 * (y1 - y0));
+    root.fill(&WHITE).context("drawing failed")?;
+    let t = ev.target;
+    let title = format!(
+        "{space}: {} latency on {} ({}), {}, {} level",
+        ev.objective.name(),
+        t.device_id,
+        t.power_mode,
+        t.precision,
+        ev.level.name()
+    );
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 20))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(64)
+        .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+        .context("cannot lay out the chart")?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("{} latency (ms, log scale)", ev.objective.name()))
+        .y_desc(format!("predicted loss (law '{}')", ev.law.name))
+        .label_style(("sans-serif", 14))
+        .draw()
+        .context("cannot draw the axes")?;
+    if let Some(b) = budget.latency_secs {
+        let feasible = RGBColor(44, 160, 44).mix(0.10);
+        chart
+            .draw_series(std::iter::once(Rectangle::new([(x0, y0), ((b * 1e3).min(x1), y1)], feasible.filled())))
+            .context("drawing failed")?
+            .label(format!("feasible: ≤ {:.1} ms", b * 1e3))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], feasible.filled()));
+    }
+    let grey = RGBColor(150, 150, 150);
+    chart
+        .draw_series(
+            points
+                .iter()
+                .filter(|p| budget.memory_bytes.is_none_or(|m| p.memory_bytes <= m))
+                .map(|p| Circle::new((ms(p), p.loss), 1, grey.filled())),
+        )
+        .context("drawing failed")?
+        .label(format!("{} candidates", points.len()))
+        .legend(move |(x, y)| Circle::new((x + 10, y), 3, grey.filled()));
+    let blue = RGBColor(31, 119, 180);
+    chart
+        .draw_series(LineSeries::new(front.iter().map(|&i| (ms(&points[i]), points[i].loss)), blue.stroke_width(2)))
+        .context("drawing failed")?
+        .label(format!("Pareto frontier ({} designs)", front.len()))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
+    chart.draw_series(front.iter().map(|&i| Circle::new((ms(&points[i]), points[i].loss), 3, blue.filled()))).context("drawing failed")?;
+    let red = RGBColor(214, 39, 40);
+    chart
+        .draw_series(
+            refs.iter().filter(|(_, p)| ms(p) >= x0 && ms(p) <= x1).map(|(_, p)| Cross::new((ms(p), p.loss), 5, red.stroke_width(2))),
+        )
+        .context("drawing failed")?
+        .label("reference models")
+        .legend(move |(x, y)| Cross::new((x + 10, y), 5, red.stroke_width(2)));
+    chart
+        .draw_series(
+            refs.iter()
+                .filter(|(_, p)| ms(p) >= x0 && ms(p) <= x1)
+                .map(|(n, p)| Text::new(n.clone(), (ms(p), p.loss), ("sans-serif", 11).into_font().color(&red))),
+        )
+        .context("drawing failed")?;
+    if let Some(i) = best {
+        let p = &points[i];
+        let green = RGBColor(0, 120, 0);
+        chart
+            .draw_series(std::iter::once(Circle::new((ms(p), p.loss), 8, green.stroke_width(3))))
+            .context("drawing failed")?
+            .label(format!("best feasible: loss {:.3} at {:.1} ms", p.loss, ms(p)))
+            .legend(move |(x, y)| Circle::new((x + 10, y), 6, green.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .context("cannot draw the legend")?;
+    Ok(())
+}
+
+/// Predicted-vs-actual and residual plots of a law fit.
+pub fn fit_plot(report: &FitReport, out: &Path) -> Result<()> {
+    render!(out, (1200, 560), |root| draw_fit(&root, report))
+}
+
+fn draw_fit<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &FitReport) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).context("drawing failed")?;
+    let (left, right) = root.split_horizontally(600);
+    let r = &report.residuals;
+    let lo = r.iter().map(|x| x.actual.min(x.predicted)).fold(f64::INFINITY, f64::min);
+    let hi = r.iter().map(|x| x.actual.max(x.predicted)).fold(f64::NEG_INFINITY, f64::max);
+    let pad = 0.03 * (hi - lo).max(1e-6);
+    let blue = RGBColor(31, 119, 180);
+    let mut a = ChartBuilder::on(&left)
+        .caption(format!("predicted vs actual (R² {:.4})", report.train.r2), ("sans-serif", 18))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(60)
+        .build_cartesian_2d(lo - pad..hi + pad, lo - pad..hi + pad)
+        .context("cannot lay out the chart")?;
+    a.configure_mesh()
+        .x_desc("actual validation loss")
+        .y_desc("predicted loss")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .context("cannot draw the axes")?;
+    a.draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK)).context("drawing failed")?;
+    a.draw_series(r.iter().map(|x| Circle::new((x.actual, x.predicted), 3, blue.filled()))).context("drawing failed")?;
+    let res: Vec<f64> = r.iter().map(|x| x.actual - x.predicted).collect();
+    let m = res.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-9) * 1.1;
+    let mut b = ChartBuilder::on(&right)
+        .caption(format!("residuals (RMSE {:.4})", report.train.rmse), ("sans-serif", 18))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(60)
+        .build_cartesian_2d(lo - pad..hi + pad, -m..m)
+        .context("cannot lay out the chart")?;
+    b.configure_mesh()
+        .x_desc("predicted loss")
+        .y_desc("actual − predicted")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .context("cannot draw the axes")?;
+    b.draw_series(LineSeries::new([(lo, 0.0), (hi, 0.0)], BLACK)).context("drawing failed")?;
+    b.draw_series(r.iter().zip(&res).map(|(x, e)| Circle::new((x.predicted, *e), 3, blue.filled()))).context("drawing failed")?;
     Ok(())
 }
 

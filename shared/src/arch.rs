@@ -356,6 +356,12 @@ impl Architecture {
         }
     }
 
+    /// Whether validating the architecture's raw form gives it back (a consistency check for tests and
+    /// for architectures built outside `validate`).
+    pub fn validate_again(&self) -> bool {
+        self.to_spec().validate().as_ref() == Ok(self)
+    }
+
     /// Query width n_h·d_h (equals d in the paper's family).
     pub fn q_width(&self) -> u64 {
         self.heads * self.head_dim

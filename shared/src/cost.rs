@@ -99,11 +99,16 @@ impl Operator {
 /// Expected number of distinct experts that `tokens` tokens touch in one MoE layer under uniform top-K
 /// routing: E·(1 − (1 − K/E)^tokens) (SCIENCE.md §4.1).
 pub fn experts_touched(experts: u64, active: u64, tokens: f64) -> f64 {
-    let e = experts as f64;
     if experts <= 1 {
         return 1.0;
     }
-    e * (1.0 - (1.0 - active as f64 / e).powf(tokens))
+    if tokens <= 1.0 {
+        // One token touches exactly its K experts.
+        return active as f64;
+    }
+    let e = experts as f64;
+    // (1 − K/E)^tokens as exp(tokens·ln(1 − K/E)): cheaper than powf, exact to rounding.
+    e * (1.0 - (tokens * (-(active as f64) / e).ln_1p()).exp())
 }
 
 /// Calls `visit` for every operator of `arch` in `phase` (no allocation: this is the hot path of the

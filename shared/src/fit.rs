@@ -54,10 +54,9 @@ pub fn parse_runs(text: &str, what: &str) -> Result<Vec<Run>> {
         };
         arr.iter()
             .map(|r| match r {
-                serde_json::Value::Object(o) => Ok(o
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
-                    .collect()),
+                serde_json::Value::Object(o) => {
+                    Ok(o.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect())
+                }
                 _ => Err(Error::parse(what, "each run must be a JSON object")),
             })
             .collect::<Result<_>>()?
@@ -94,7 +93,11 @@ pub fn parse_runs(text: &str, what: &str) -> Result<Vec<Run>> {
     };
     let mut runs = Vec::with_capacity(records.len());
     for (i, rec) in records.iter().enumerate() {
-        let place = if trimmed.starts_with('[') || trimmed.starts_with('{') { format!("{what} run {}", i + 1) } else { format!("{what} line {}", i + 2) };
+        let place = if trimmed.starts_with('[') || trimmed.starts_with('{') {
+            format!("{what} run {}", i + 1)
+        } else {
+            format!("{what} line {}", i + 2)
+        };
         let get = |k: &str| rec.iter().find(|(h, _)| h == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty() && v != "null");
         let num = |k: &str| -> Result<Option<f64>> {
             match get(k) {
@@ -106,7 +109,8 @@ pub fn parse_runs(text: &str, what: &str) -> Result<Vec<Run>> {
             }
         };
         let need = |k: &str| num(k)?.ok_or_else(|| Error::parse(&place, format!("column {k} is empty; every run needs it")));
-        let positive = |k: &str, v: f64| if v > 0.0 { Ok(v) } else { Err(Error::parse(&place, format!("column {k} must be positive, got {v}"))) };
+        let positive =
+            |k: &str, v: f64| if v > 0.0 { Ok(v) } else { Err(Error::parse(&place, format!("column {k} must be positive, got {v}"))) };
         let layers = positive("layers", need("layers")?)?;
         let d = positive("d_model", need("d_model")?)?;
         let e = positive("experts", need("experts")?)?;
@@ -176,7 +180,15 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { name: "fitted".into(), robust: Robust::Huber { delta: None }, restarts: 48, bootstrap: 200, seed: 0, holdout_fraction: 0.2, folds: 5 }
+        FitOptions {
+            name: "fitted".into(),
+            robust: Robust::Huber { delta: None },
+            restarts: 48,
+            bootstrap: 200,
+            seed: 0,
+            holdout_fraction: 0.2,
+            folds: 5,
+        }
     }
 }
 
@@ -404,9 +416,13 @@ fn uniform(rng: &mut ChaCha8Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Starting exponents: the published law's, then a seeded Latin hypercube over the bounds.
+/// Starting exponents: the centre of the bounds, then a seeded Latin hypercube over them. (The published
+/// law is deliberately not a start, so that recovering it from its own points tests the search.)
 fn starts(restarts: usize, rng: &mut ChaCha8Rng) -> Vec<[f64; 11]> {
-    let mut out = vec![Law::paper().coefficients.to_array()];
+    let mut centre = [0.0; 11];
+    for &(i, lo, hi) in &EXPONENTS {
+        centre[i] = (lo + hi) / 2.0;
+    }
     let n = restarts.max(1);
     let mut columns: Vec<Vec<f64>> = Vec::new();
     for &(_, lo, hi) in &EXPONENTS {
@@ -414,14 +430,14 @@ fn starts(restarts: usize, rng: &mut ChaCha8Rng) -> Vec<[f64; 11]> {
         shuffle(&mut strata, rng);
         columns.push(strata);
     }
-    for k in 0..n {
+    let drawn = (0..n).map(|k| {
         let mut c = [0.0; 11];
-        for (slot, &(i, _, _)) in EXPONENTS.iter().enumerate() {
-            c[i] = columns[slot][k];
+        for (column, &(i, _, _)) in columns.iter().zip(&EXPONENTS) {
+            c[i] = column[k];
         }
-        out.push(c);
-    }
-    out
+        c
+    });
+    std::iter::once(centre).chain(drawn).collect()
 }
 
 fn shuffle<T>(v: &mut [T], rng: &mut ChaCha8Rng) {
@@ -458,10 +474,18 @@ fn fit_core(x: &[Logs], y: &[f64], starts: &[[f64; 11]], robust: Robust, fixed_d
                 }
             };
             for _ in 0..10 {
-                let w: Vec<f64> = x.iter().zip(y).map(|(x, y)| {
-                    let r = (predict(&c, x) - y).abs();
-                    if r <= delta { 1.0 } else { (delta / r).sqrt() }
-                }).collect();
+                let w: Vec<f64> = x
+                    .iter()
+                    .zip(y)
+                    .map(|(x, y)| {
+                        let r = (predict(&c, x) - y).abs();
+                        if r <= delta {
+                            1.0
+                        } else {
+                            (delta / r).sqrt()
+                        }
+                    })
+                    .collect();
                 let Some((next, _)) = refine(&c, x, y, &w) else { break };
                 let moved = next.iter().zip(&c).map(|(a, b)| (a - b).abs() / b.abs().max(1e-12)).fold(0.0, f64::max);
                 c = next;
@@ -535,7 +559,11 @@ pub fn fit_law(runs: &[Run], opts: &FitOptions) -> Result<FitReport> {
         if test.is_empty() || train.len() <= k {
             None
         } else {
-            fit_runs(&train, &warm, opts.robust, delta).map(|(ct, _)| Holdout { split, fitted_on: train.len(), metrics: metrics(&ct, &test) })
+            fit_runs(&train, &warm, opts.robust, delta).map(|(ct, _)| Holdout {
+                split,
+                fitted_on: train.len(),
+                metrics: metrics(&ct, &test),
+            })
         }
     };
 
@@ -559,7 +587,12 @@ pub fn fit_law(runs: &[Run], opts: &FitOptions) -> Result<FitReport> {
         let sst: f64 = preds.iter().map(|(_, y)| (y - mean).powi(2)).sum();
         CrossValidation {
             folds: opts.folds,
-            metrics: Metrics { runs: preds.len(), r2: 1.0 - sse / sst, rmse: (sse / n).sqrt(), mape: preds.iter().map(|(p, y)| (p - y).abs() / y).sum::<f64>() / n },
+            metrics: Metrics {
+                runs: preds.len(),
+                r2: 1.0 - sse / sst,
+                rmse: (sse / n).sqrt(),
+                mape: preds.iter().map(|(p, y)| (p - y).abs() / y).sum::<f64>() / n,
+            },
         }
     });
 
@@ -593,7 +626,10 @@ pub fn fit_law(runs: &[Run], opts: &FitOptions) -> Result<FitReport> {
     };
     Ok(FitReport {
         train: metrics(&c, &all),
-        residuals: runs.iter().map(|r| Residual { name: r.name.clone(), actual: r.loss, predicted: predict(&c, &Logs::of(&r.inputs)) }).collect(),
+        residuals: runs
+            .iter()
+            .map(|r| Residual { name: r.name.clone(), actual: r.loss, predicted: predict(&c, &Logs::of(&r.inputs)) })
+            .collect(),
         law,
         holdout,
         cross_validation,

@@ -106,7 +106,13 @@ pub struct LawInputs {
 impl LawInputs {
     /// The law's view of an architecture.
     pub fn of(a: &Architecture) -> Self {
-        LawInputs { layers: a.layers as f64, d_model: a.d_model as f64, ffn_ratio: a.ffn_ratio(), rho: a.rho(), kv_width: a.kv_width() as f64 }
+        LawInputs {
+            layers: a.layers as f64,
+            d_model: a.d_model as f64,
+            ffn_ratio: a.ffn_ratio(),
+            rho: a.rho(),
+            kv_width: a.kv_width() as f64,
+        }
     }
 }
 
@@ -143,11 +149,17 @@ impl Domain {
     /// The inputs outside the range (empty: an interpolation).
     pub fn check(&self, x: &LawInputs) -> Vec<Extrapolation> {
         let tol = 1e-9;
-        [("layers", x.layers, self.layers), ("d_model", x.d_model, self.d_model), ("rho", x.rho, self.rho), ("ffn_ratio", x.ffn_ratio, self.ffn_ratio), ("kv_width", x.kv_width, self.kv_width)]
-            .into_iter()
-            .filter(|(_, v, r)| *v < r[0] * (1.0 - tol) || *v > r[1] * (1.0 + tol))
-            .map(|(n, v, r)| Extrapolation { variable: n.to_string(), value: v, range: r })
-            .collect()
+        [
+            ("layers", x.layers, self.layers),
+            ("d_model", x.d_model, self.d_model),
+            ("rho", x.rho, self.rho),
+            ("ffn_ratio", x.ffn_ratio, self.ffn_ratio),
+            ("kv_width", x.kv_width, self.kv_width),
+        ]
+        .into_iter()
+        .filter(|(_, v, r)| *v < r[0] * (1.0 - tol) || *v > r[1] * (1.0 + tol))
+        .map(|(n, v, r)| Extrapolation { variable: n.to_string(), value: v, range: r })
+        .collect()
     }
 
     /// The smallest box holding every input (the domain of a law fitted on them).
@@ -199,13 +211,15 @@ pub struct LossPrediction {
     pub extrapolation: Vec<Extrapolation>,
 }
 
-/// Eq. 2 at the given coefficients.
+/// Eq. 2 at the given coefficients. Written with one logarithm per input and one exponential per
+/// term (ln d serves both width terms): the frontier evaluates it for every candidate.
 pub fn eq2(c: &Coefficients, x: &LawInputs) -> f64 {
-    let rr = x.ffn_ratio.powf(-c.alpha_r);
-    c.kappa_l * x.layers.powf(-c.alpha_l)
-        + c.kappa_rho * x.rho.powf(c.alpha_rho) * rr * x.d_model.powf(-c.beta1)
-        + c.kappa_d * rr * x.d_model.powf(-c.beta2)
-        + c.kappa_m * x.kv_width.powf(-c.alpha_m)
+    let (ln_d, ln_r) = (x.d_model.ln(), x.ffn_ratio.ln());
+    let sparsity = if x.rho == 1.0 { 0.0 } else { c.alpha_rho * x.rho.ln() };
+    c.kappa_l * (-c.alpha_l * x.layers.ln()).exp()
+        + c.kappa_rho * (sparsity - c.alpha_r * ln_r - c.beta1 * ln_d).exp()
+        + c.kappa_d * (-c.alpha_r * ln_r - c.beta2 * ln_d).exp()
+        + c.kappa_m * (-c.alpha_m * x.kv_width.ln()).exp()
         + c.l_inf
 }
 
@@ -231,7 +245,8 @@ impl Law {
 
     /// Parses a law JSON (as written by `rooflaw fit --out`).
     pub fn from_json(text: &str, what: &str) -> Result<Law> {
-        let law: Law = serde_json::from_str(text).map_err(|e| Error::parse(what, format!("{e}; a law file is what `rooflaw fit --out LAW.json` writes")))?;
+        let law: Law = serde_json::from_str(text)
+            .map_err(|e| Error::parse(what, format!("{e}; a law file is what `rooflaw fit --out LAW.json` writes")))?;
         if law.coefficients.to_array().iter().any(|v| !v.is_finite()) {
             return Err(Error::parse(what, "a coefficient is not a finite number"));
         }
@@ -258,7 +273,10 @@ pub fn find_law(name: &str) -> Result<&'static Law> {
     builtin_laws().iter().find(|l| l.name.eq_ignore_ascii_case(name.trim())).ok_or_else(|| Error::Unknown {
         kind: "law",
         name: name.to_string(),
-        fix: format!("built-in laws: {}; or give a law file from `rooflaw fit --out`", builtin_laws().iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")),
+        fix: format!(
+            "built-in laws: {}; or give a law file from `rooflaw fit --out`",
+            builtin_laws().iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
     })
 }
 
@@ -275,7 +293,17 @@ mod tests {
         let x = LawInputs { layers: 16.0, d_model: 1024.0, ffn_ratio: 1.0, rho: 1.0, kv_width: 256.0 };
         assert!((Law::paper().loss(&x) - 3.697).abs() < 1e-3, "{}", Law::paper().loss(&x));
         // The same point as an architecture (16 heads of 64, 4 KV heads).
-        let a = ArchitectureSpec { layers: 16, d_model: 1024, heads: 16, kv_heads: Some(4), ffn_ratio: Some(1.0), vocab_size: 32_000, ..Default::default() }.validate().unwrap();
+        let a = ArchitectureSpec {
+            layers: 16,
+            d_model: 1024,
+            heads: 16,
+            kv_heads: Some(4),
+            ffn_ratio: Some(1.0),
+            vocab_size: 32_000,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
         let p = Law::paper().predict(&a);
         assert!((p.loss - 3.697).abs() < 1e-3 && p.extrapolation.is_empty());
         assert!((p.perplexity - 3.697f64.exp()).abs() < 0.05);

@@ -20,7 +20,9 @@ pub mod arch;
 pub mod calibrate;
 pub mod cost;
 pub mod error;
+pub mod findings;
 pub mod fit;
+pub mod frontier;
 pub mod hardware;
 pub mod hf;
 pub mod law;
@@ -28,6 +30,8 @@ pub mod models;
 pub mod precision;
 pub mod report;
 pub mod roofline;
+pub mod space;
+pub mod theory;
 pub mod workload;
 
 pub use arch::{Architecture, ArchitectureSpec, ParamBreakdown};

@@ -145,6 +145,10 @@ fn sum_max_linear(a: f64, b: f64, c: f64, e: f64, lo: f64, hi: f64) -> f64 {
     if hi < lo {
         return 0.0;
     }
+    if b == 0.0 && e == 0.0 {
+        // Most decode operators do not grow with the context.
+        return (hi - lo + 1.0) * a.max(c);
+    }
     // Σ_{x=from..=to} (p + q·x)
     let series = |p: f64, q: f64, from: f64, to: f64| if to < from { 0.0 } else { (to - from + 1.0) * (p + q * (from + to) / 2.0) };
     if b == e {
@@ -165,16 +169,17 @@ fn sum_max_linear(a: f64, b: f64, c: f64, e: f64, lo: f64, hi: f64) -> f64 {
 /// overheads. `flops_per_sec` and `bytes_per_sec` are the effective ceilings.
 fn phase_secs(arch: &Architecture, t: &Target, phase: Phase, set: OperatorSet, flops_per_sec: f64, bytes_per_sec: f64) -> f64 {
     let w = &t.workload;
+    let (inv_pi, inv_beta) = (1.0 / flops_per_sec, 1.0 / bytes_per_sec);
     let mut secs = 0.0;
     let (lo, hi) = (w.prompt_tokens as f64 + 1.0, (w.prompt_tokens + w.generated_tokens) as f64);
     visit_operators(arch, w, &t.precision, phase, set, |op| {
         let one = match phase {
-            Phase::Prefill => (op.base.flops / flops_per_sec).max(op.base.bytes() / bytes_per_sec),
+            Phase::Prefill => (op.base.flops * inv_pi).max(op.base.bytes() * inv_beta),
             Phase::Decode => sum_max_linear(
-                op.base.flops / flops_per_sec,
-                op.per_context.flops / flops_per_sec,
-                op.base.bytes() / bytes_per_sec,
-                op.per_context.bytes() / bytes_per_sec,
+                op.base.flops * inv_pi,
+                op.per_context.flops * inv_pi,
+                op.base.bytes() * inv_beta,
+                op.per_context.bytes() * inv_beta,
                 lo,
                 hi,
             ),
@@ -182,6 +187,19 @@ fn phase_secs(arch: &Architecture, t: &Target, phase: Phase, set: OperatorSet, f
         secs += op.repeats * one;
     });
     secs
+}
+
+/// Latency of one phase only (prefill, or all decode steps) with its fixed overheads: what a frontier
+/// search on a single-phase objective needs, at half the cost of [`latency`].
+pub fn phase_latency(arch: &Architecture, t: &Target, level: Level, efficiency: &Efficiency, phase: Phase) -> f64 {
+    let eff = if level == Level::Calibrated { *efficiency } else { Efficiency::PEAK };
+    let fixed = arch.layers as f64 * eff.layer_overhead_secs + eff.token_overhead_secs;
+    let passes = match phase {
+        Phase::Prefill => 1.0,
+        Phase::Decode => t.workload.generated_tokens as f64,
+    };
+    phase_secs(arch, t, phase, level.operator_set(), eff.compute * t.peak_flops_per_sec, eff.memory * t.mem_bandwidth_bytes_per_sec)
+        + passes * fixed
 }
 
 /// End-to-end latency of `arch` at a level. `efficiency` is used only by [`Level::Calibrated`].

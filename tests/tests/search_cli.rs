@@ -1,0 +1,207 @@
+//! The loss half of the CLI as a user runs it: law, fit, frontier, match, theory, reproduce.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code; a failed unwrap is a failed test
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use rooflaw_tests::rooflaw_bin;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(rooflaw_bin()).args(args).output().unwrap()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = run(args);
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rooflaw-search-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn law_reference_point_and_extrapolation_flag() {
+    // l = 16, d = 1024, r = 1, ρ = 1, gqa = 4 → 3.697 (hand calculation in shared/src/law.rs).
+    let spec = tmp("ref.json");
+    std::fs::write(&spec, r#"{"layers": 16, "d_model": 1024, "heads": 16, "kv_heads": 4, "ffn_ratio": 1, "vocab_size": 32000}"#).unwrap();
+    let v = json(&["law", "--spec", spec.to_str().unwrap(), "--format", "json"]);
+    assert!((v["prediction"]["loss"].as_f64().unwrap() - 3.697).abs() < 1e-3);
+    assert_eq!(v["prediction"]["extrapolation"].as_array().unwrap().len(), 0);
+    let v = json(&["law", "qwen2.5-0.5b", "--format", "json"]);
+    assert_eq!(v["prediction"]["extrapolation"][0]["variable"], "ffn_ratio");
+}
+
+#[test]
+fn frontier_over_table5_and_50k_samples_for_every_objective_and_precision() {
+    for (space, samples, expect_valid) in [("paper-table5", "0", Some(6_560)), ("wide", "50000", None)] {
+        for objective in ["prefill", "decode", "total"] {
+            for precision in ["fp16", "int8"] {
+                let v = json(&[
+                    "frontier",
+                    "--space",
+                    space,
+                    "--samples",
+                    samples,
+                    "--objective",
+                    objective,
+                    "--precision",
+                    precision,
+                    "--format",
+                    "json",
+                ]);
+                let valid = v["valid"].as_u64().unwrap();
+                if let Some(n) = expect_valid {
+                    assert_eq!(valid, n);
+                } else {
+                    assert_eq!(v["tried"], 50_000);
+                    assert!(valid > 45_000, "{valid}");
+                }
+                let front = v["candidates"].as_array().unwrap();
+                assert!(front.len() > 10, "{space} {objective} {precision}: {}", front.len());
+                // Ordered by latency with strictly falling loss: nothing on it dominates anything else.
+                for w in front.windows(2) {
+                    assert!(w[0]["latency_secs"].as_f64() <= w[1]["latency_secs"].as_f64());
+                    assert!(w[0]["loss"].as_f64() > w[1]["loss"].as_f64());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn scenarios_budgets_plots_and_refinement() {
+    let svg = tmp("frontier.svg");
+    let v = json(&[
+        "frontier",
+        "--scenario",
+        "autonomous-driving",
+        "--memory-budget",
+        "usable",
+        "--plot",
+        svg.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let best = &v["best_feasible"];
+    assert!(best["latency_secs"].as_f64().unwrap() <= 0.1);
+    assert!(best["memory_bytes"].as_f64().unwrap() <= 61.2e9);
+    assert_eq!(v["objective"], "total");
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("Pareto frontier") && text.contains("Qwen2.5-0.5B") && text.contains("feasible"));
+    // Memory as a third objective keeps at least the 2-D frontier's points.
+    let two = json(&["frontier", "--format", "json"])["candidates"].as_array().unwrap().len();
+    let three = json(&["frontier", "--with-memory", "--format", "json"])["candidates"].as_array().unwrap().len();
+    assert!(three >= two, "{three} < {two}");
+    let v = json(&["frontier", "--space", "wide", "--samples", "5000", "--refine", "--objective", "decode", "--format", "json"]);
+    let r = &v["refinement"];
+    assert!(r["rounds"].as_u64().unwrap() >= 1 && r["added"].as_u64().unwrap() > 0, "{r}");
+    assert!(v["evaluated"].as_u64().unwrap() > v["valid"].as_u64().unwrap());
+    let o = run(&["frontier", "--scenario", "mars"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown scenario 'mars'"));
+}
+
+#[test]
+fn match_finds_a_better_design_at_qwens_latency() {
+    let v = json(&["match", "qwen2.5-0.5b", "--device", "jetson-agx-orin-64gb", "--format", "json"]);
+    let best = &v["best"];
+    assert!(best["latency_secs"].as_f64().unwrap() <= v["reference"]["latency_secs"].as_f64().unwrap());
+    // Candidates take the reference's vocabulary so the comparison is about the body.
+    assert_eq!(best["architecture"]["vocab_size"], 151_936);
+    assert!(v["loss_difference"].as_f64().unwrap() < 0.0);
+    assert!(v["perplexity_ratio"].as_f64().unwrap() < 1.0);
+}
+
+#[test]
+fn theory_worked_example() {
+    let v = json(&["theory", "--worked-example", "--format", "json"]);
+    assert!((v["eta"].as_f64().unwrap() - 0.125).abs() < 1e-12);
+    assert_eq!(v["regime"], "memory_bound");
+    assert!((v["rho_memory_bound"].as_f64().unwrap() - 0.395).abs() < 1e-3);
+    let o = run(&["theory", "--worked-example"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("memory-bound"));
+    let v = json(&["theory", "--device", "jetson-agx-orin-64gb", "--decode-target", "0.02", "--prefill-target", "0.1", "--format", "json"]);
+    assert!(v["eta"].as_f64().unwrap() > 0.0 && v["optimum_prefill"]["converged"] == true);
+}
+
+#[test]
+fn fit_round_trip_and_bad_run_files() {
+    // Runs generated from the published law with a deterministic ±0.005 perturbation.
+    let mut csv = String::from("name,layers,d_model,ffn_ratio,experts,active_experts,gqa,tokens,val_loss\n");
+    let mut i = 0;
+    for l in [4.0f64, 8.0, 12.0, 16.0, 24.0, 32.0] {
+        for d in [768.0f64, 1024.0, 1536.0, 2048.0, 3072.0] {
+            for (e, k) in [(1.0f64, 1.0f64), (8.0, 1.0), (8.0, 2.0), (16.0, 1.0)] {
+                i += 1;
+                let r: f64 = [0.5, 1.0, 2.0, 4.0][i % 4];
+                let gqa: f64 = [1.0, 2.0, 4.0, 8.0][(i / 4) % 4];
+                let c = (9.96, 1.63, 0.031, 1.09, -0.33, 500.0, 0.97, 0.17, 0.20, 0.05, 2.53);
+                let rho: f64 = k / e;
+                let loss = c.0 / l.powf(c.1)
+                    + c.2 * rho.powf(c.3) / (r.powf(c.7) * d.powf(c.4))
+                    + c.5 / (r.powf(c.7) * d.powf(c.6))
+                    + c.8 / (d / gqa).powf(c.9)
+                    + c.10
+                    + if i % 2 == 0 { 0.005 } else { -0.005 };
+                csv.push_str(&format!("run{i},{l},{d},{r},{e},{k},{gqa},1e10,{loss}\n"));
+            }
+        }
+    }
+    let runs = tmp("runs.csv");
+    std::fs::write(&runs, &csv).unwrap();
+    let law = tmp("law.json");
+    let plot = tmp("fit.png");
+    let v = json(&[
+        "fit",
+        runs.to_str().unwrap(),
+        "--bootstrap",
+        "30",
+        "--restarts",
+        "8",
+        "--out",
+        law.to_str().unwrap(),
+        "--plot",
+        plot.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(v["train"]["r2"].as_f64().unwrap() > 0.99);
+    assert!(v["holdout"]["metrics"]["rmse"].as_f64().unwrap() < 0.02);
+    assert_eq!(v["intervals"].as_array().unwrap().len(), 11);
+    assert!(std::fs::metadata(&plot).unwrap().len() > 5_000);
+    let p = json(&["law", "llama-3.2-1b", "--law", law.to_str().unwrap(), "--format", "json"]);
+    assert!(p["prediction"]["loss"].as_f64().unwrap() > 2.0);
+
+    let bad_cases = [
+        (csv.replace("active_experts,", "").replace(",1.0,1.0,", ",1.0,"), "missing column(s) active_experts"),
+        (csv.replacen(",1e10,", ",1e10x,", 1), "column tokens: '1e10x' is not a number"),
+        (csv.lines().take(6).collect::<Vec<_>>().join("\n"), "5 runs for 11 coefficients"),
+    ];
+    for (text, want) in bad_cases {
+        std::fs::write(&runs, text).unwrap();
+        let o = run(&["fit", runs.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(want), "{want}: {err}");
+    }
+}
+
+#[test]
+fn reproduce_writes_the_report() {
+    let out = tmp("REPRODUCTION.md");
+    let o = run(&["reproduce", "--samples", "5000", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(&out).unwrap();
+    for needle in [
+        "## Frontier statistics",
+        "## INT8 shift",
+        "## The paper's claims beside ours",
+        "MoE designs are 100% of the Pareto set",
+        "rooflaw frontier --space",
+    ] {
+        assert!(md.contains(needle), "{needle}");
+    }
+}
