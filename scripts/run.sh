@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The README's run command. With no arguments it prints the latency report of Qwen2.5-0.5B on the
-# Jetson AGX Orin 64GB (MAXN, FP16, batch 1, 1,024 prompt + 16 generated tokens); with arguments it
-# runs `rooflaw` with them (e.g. `scripts/run.sh devices list`).
+# The README's run command. With no arguments: build the static site and serve it on
+# http://127.0.0.1:${PORT:-8080}/ (the URL is printed). With arguments: run the `rooflaw` command line with
+# them (e.g. `scripts/run.sh predict qwen2.5-0.5b --device jetson-agx-orin-64gb`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup show active-toolchain > /dev/null
-if [ "$#" -eq 0 ]; then
-  set -- predict qwen2.5-0.5b --device jetson-agx-orin-64gb --batch 1 --prompt 1024 --generate 16 --precision fp16
-fi
 cargo build --release --quiet -p rooflaw-server
-exec target/release/rooflaw "$@"
+if [ "$#" -gt 0 ]; then
+  exec target/release/rooflaw "$@"
+fi
+bash scripts/site.sh
+exec target/release/rooflaw serve --dir dist --port "${PORT:-8080}"

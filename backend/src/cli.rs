@@ -59,6 +59,21 @@ pub enum Command {
     Theory(TheoryArgs),
     /// Regenerate the paper's frontier findings on the AGX Orin profile and write REPRODUCTION.md.
     Reproduce(ReproduceArgs),
+    /// Serve the built static site (scripts/site.sh builds it into dist/) on a local port.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Directory with the built site.
+    #[arg(long, default_value = "dist")]
+    pub dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
 }
 
 /// Which loss law.

@@ -6,6 +6,7 @@ mod output;
 mod plot;
 mod reproduce;
 mod search;
+mod serve;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -129,6 +130,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Match(args) => search::match_cmd(cli.format, &catalogue(cli)?, args),
         Command::Theory(args) => search::theory_cmd(cli.format, &catalogue(cli)?, args),
         Command::Reproduce(args) => reproduce::reproduce_cmd(&catalogue(cli)?, args),
+        Command::Serve(args) => serve::serve(args),
     }
 }
 

@@ -15,7 +15,17 @@ fn input_value(e: &Event) -> String {
     e.target()
         .and_then(|t| {
             t.dyn_ref::<web_sys::HtmlInputElement>()
-                .map(|i| if i.type_() == "checkbox" { if i.checked() { "1".into() } else { String::new() } } else { i.value() })
+                .map(|i| {
+                    if i.type_() == "checkbox" {
+                        if i.checked() {
+                            "1".into()
+                        } else {
+                            String::new()
+                        }
+                    } else {
+                        i.value()
+                    }
+                })
                 .or_else(|| t.dyn_ref::<web_sys::HtmlSelectElement>().map(|s| s.value()))
                 .or_else(|| t.dyn_ref::<web_sys::HtmlTextAreaElement>().map(|s| s.value()))
         })
@@ -212,7 +222,10 @@ pub fn download(name: &str, mime: &str, text: &str) {
 /// The outer SVG of the element with this id (for "export SVG").
 pub fn svg_of(id: &str) -> Option<String> {
     let el = web_sys::window()?.document()?.get_element_by_id(id)?;
-    Some(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}", el.outer_html().replacen("<svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"", 1)))
+    Some(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        el.outer_html().replacen("<svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"", 1)
+    ))
 }
 
 /// Milliseconds since page load.

@@ -49,7 +49,10 @@ impl Route {
     }
 
     fn parse(s: &str) -> Route {
-        [Route::Explorer, Route::Arch, Route::Law, Route::Theory, Route::Match, Route::Embed].into_iter().find(|r| r.path() == s).unwrap_or(Route::Explorer)
+        [Route::Explorer, Route::Arch, Route::Law, Route::Theory, Route::Match, Route::Embed]
+            .into_iter()
+            .find(|r| r.path() == s)
+            .unwrap_or(Route::Explorer)
     }
 }
 

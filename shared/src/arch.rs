@@ -448,6 +448,8 @@ impl Architecture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn spec(layers: u64, d: u64, heads: u64, kv: u64, inter: u64, vocab: u64) -> ArchitectureSpec {
         ArchitectureSpec {

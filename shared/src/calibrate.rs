@@ -383,6 +383,8 @@ pub fn builtin_calibration() -> &'static CalibrationProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn builtin_profile_fits_the_public_rows() {

@@ -308,6 +308,8 @@ pub fn decode_steps(w: &Workload) -> (f64, f64) {
 mod tests {
     use super::*;
     use crate::models::find_model;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn arch(id: &str) -> Architecture {
         find_model(id).unwrap().architecture().unwrap()

@@ -650,6 +650,8 @@ pub fn gaussian(rng: &mut ChaCha8Rng) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     /// Runs on a grid like the paper's Table 5 with r and the KV width varied, losses from `law`.
     fn grid_runs(law: &Law, noise: f64, seed: u64) -> Vec<Run> {

@@ -378,6 +378,8 @@ pub fn refine(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn pt(loss: f64, latency_secs: f64, memory_bytes: f64) -> Point {
         Point { loss, latency_secs, memory_bytes }

@@ -309,6 +309,8 @@ impl Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn builtin_catalogue_is_valid() {

@@ -162,6 +162,8 @@ pub fn from_hf_config(text: &str) -> Result<Architecture> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn rejects_other_types_by_name() {

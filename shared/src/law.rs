@@ -284,6 +284,8 @@ pub fn find_law(name: &str) -> Result<&'static Law> {
 mod tests {
     use super::*;
     use crate::arch::ArchitectureSpec;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn published_law_reference_point() {

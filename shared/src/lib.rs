@@ -16,6 +16,11 @@
 //! Everything here builds for `wasm32-unknown-unknown`: no clocks, threads or files (the site runs it
 //! in the browser); callers read files and pass text in.
 
+// Under wasm32 the unit tests run in the browser: every test module imports wasm-bindgen-test's
+// attribute as `test`.
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 pub mod arch;
 pub mod calibrate;
 pub mod cost;

@@ -74,6 +74,8 @@ impl ReferenceModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn every_reference_model_validates_and_matches_its_published_size() {

@@ -368,6 +368,8 @@ mod tests {
     use crate::cost::phase_total;
     use crate::hardware::Catalogue;
     use crate::models::find_model;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn orin(w: Workload, p: Precision) -> Target {
         let cat = Catalogue::default();

@@ -333,6 +333,8 @@ pub fn find_space(name: &str) -> Result<&'static DesignSpace> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn table5_counts() {

@@ -329,6 +329,8 @@ pub fn analyse(input: &TheoryInput, c: &Coefficients) -> Result<TheoryReport> {
 mod tests {
     use super::*;
     use crate::law::Law;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn eq9_reference_values() {

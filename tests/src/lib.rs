@@ -1,4 +1,6 @@
-//! Helpers shared by the integration tests in `tests/tests/`.
+//! Helpers shared by the integration tests in `tests/tests/` and the browser benchmark.
+
+pub mod browser;
 
 use std::path::PathBuf;
 

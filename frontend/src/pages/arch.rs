@@ -1,0 +1,246 @@
+//! Architecture: one architecture in depth — from a preset, a form or a pasted Hugging Face
+//! config.json — with its parameter breakdown, per-operator costs, roofline plot, memory against the
+//! device, and every latency level side by side with the calibration's error.
+
+use rooflaw::arch::{ArchitectureSpec, AttentionBias, QkNorm};
+use rooflaw::calibrate::builtin_calibration;
+use rooflaw::cost::Phase;
+use rooflaw::hf::from_hf_config;
+use rooflaw::models::{find_model, reference_models};
+use rooflaw::report::predict;
+use rooflaw::roofline::{breakdown, Bound, OperatorTiming};
+use rooflaw::{Architecture, Level};
+use yew::prelude::*;
+
+use crate::components::{field, gb, ms, select, target_controls, target_of, thousands, OnQuery};
+use crate::law_state::law_of;
+use crate::plot::{axes, extent, legend, Scale, H, W};
+use crate::state::Query;
+
+/// Form keys and the spec field each one sets.
+const FORM: [(&str, &str); 9] = [
+    ("f_layers", "layers"),
+    ("f_d", "d_model"),
+    ("f_heads", "heads"),
+    ("f_kv", "kv_heads"),
+    ("f_hd", "head_dim"),
+    ("f_inter", "intermediate_size"),
+    ("f_e", "experts"),
+    ("f_k", "active_experts"),
+    ("f_vocab", "vocab_size"),
+];
+
+/// The architecture the query describes, or the science crate's error.
+pub fn arch_of(q: &Query) -> Result<Architecture, String> {
+    match q.get("src", if q.opt("spec").is_some() { "spec" } else { "preset" }).as_str() {
+        "hf" => from_hf_config(&q.get("hf", "")).map_err(|e| e.to_string()),
+        "spec" => ArchitectureSpec::from_json(&q.get("spec", "")).map_err(|e| e.to_string()),
+        "form" => {
+            let mut spec = ArchitectureSpec::default();
+            for (key, name) in FORM {
+                let v = q.get(key, "");
+                let v = v.trim();
+                if v.is_empty() && matches!(name, "head_dim" | "kv_heads") {
+                    continue;
+                }
+                let n: u64 = v.parse().map_err(|_| format!("{name}: '{v}' is not a whole number; enter e.g. 16"))?;
+                match name {
+                    "layers" => spec.layers = n,
+                    "d_model" => spec.d_model = n,
+                    "heads" => spec.heads = n,
+                    "kv_heads" => spec.kv_heads = Some(n),
+                    "head_dim" => spec.head_dim = Some(n),
+                    "intermediate_size" => spec.intermediate_size = Some(n),
+                    "experts" => spec.experts = Some(n),
+                    "active_experts" => spec.active_experts = Some(n),
+                    _ => spec.vocab_size = n,
+                }
+            }
+            spec.tied_embeddings = q.get("f_tied", "1") == "1";
+            spec.qk_norm = match q.get("f_qk", "none").as_str() {
+                "per_head" => QkNorm::PerHead,
+                "full" => QkNorm::Full,
+                _ => QkNorm::None,
+            };
+            spec.attention_bias = match q.get("f_bias", "none").as_str() {
+                "qkv" => AttentionBias::Qkv,
+                "all" => AttentionBias::All,
+                _ => AttentionBias::None,
+            };
+            spec.validate().map_err(|e| e.to_string())
+        }
+        _ => find_model(&q.get("model", "qwen2.5-0.5b")).and_then(|m| m.architecture()).map_err(|e| e.to_string()),
+    }
+}
+
+/// Query with the form filled from an architecture (switches the source to the form).
+fn form_query(q: &Query, a: &Architecture) -> Query {
+    let values = [a.layers, a.d_model, a.heads, a.kv_heads, a.head_dim, a.intermediate_size, a.experts, a.active_experts, a.vocab_size];
+    let mut out = q.with("src", "form");
+    for ((key, _), v) in FORM.iter().zip(values) {
+        out = out.with(key, v.to_string());
+    }
+    out.with("f_tied", if a.tied_embeddings { "1" } else { "0" })
+        .with(
+            "f_qk",
+            match a.qk_norm {
+                QkNorm::None => "none",
+                QkNorm::PerHead => "per_head",
+                QkNorm::Full => "full",
+            },
+        )
+        .with(
+            "f_bias",
+            match a.attention_bias {
+                AttentionBias::None => "none",
+                AttentionBias::Qkv => "qkv",
+                AttentionBias::All => "all",
+            },
+        )
+}
+
+fn op_rows(rows: &[OperatorTiming]) -> Html {
+    html! {
+        { for rows.iter().map(|r| html! {
+            <tr><td>{ r.name }</td><td>{ r.repeats }</td><td>{ format!("{:.3}", r.cost.flops / 1e9) }</td><td>{ gb(r.bytes) }</td>
+            <td>{ format!("{:.1}", r.intensity_flops_per_byte) }</td><td class={if r.bound == Bound::Compute { "compute" } else { "memory" }}>{ if r.bound == Bound::Compute { "compute" } else { "memory" } }</td><td>{ ms(r.time_secs) }</td></tr>
+        }) }
+    }
+}
+
+fn roofline_svg(pre: &[OperatorTiming], dec: &[OperatorTiming], pi: f64, beta: f64) -> Html {
+    let pts: Vec<(&OperatorTiming, bool)> = pre
+        .iter()
+        .map(|r| (r, true))
+        .chain(dec.iter().map(|r| (r, false)))
+        .filter(|(r, _)| r.cost.flops > 0.0 && r.bytes > 0.0 && r.time_secs > 0.0)
+        .collect();
+    let ridge = pi / beta;
+    let (x0, x1) = extent(pts.iter().map(|(r, _)| r.intensity_flops_per_byte).chain([ridge / 10.0, ridge * 10.0]), true);
+    let (y0, y1) = extent(pts.iter().map(|(r, _)| r.cost.flops / r.time_secs).chain([pi * 1.5, beta * x0]), true);
+    let (sx, sy) = (Scale::x(x0, x1, true), Scale::y(y0, y1, true));
+    let ceiling: String = (0..=100)
+        .map(|k| {
+            let x = (x0.ln() + (x1.ln() - x0.ln()) * k as f64 / 100.0).exp();
+            format!("{:.1},{:.1}", sx.px(x), sy.px((beta * x).min(pi)))
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    html! {
+        <svg id="roofline-plot" viewBox={format!("0 0 {W} {H}")} class="plot">
+            { axes(&sx, &sy, "arithmetic intensity (FLOP/byte, log)", "attained throughput (FLOP/s, log)") }
+            <polyline class="ceiling" points={ceiling} />
+            { for pts.iter().map(|(r, prefill)| { let (x, y) = (sx.px(r.intensity_flops_per_byte), sy.px(r.cost.flops / r.time_secs)); html! {
+                <g><circle cx={x.to_string()} cy={y.to_string()} r="4" class={if *prefill { "op-prefill" } else { "op-decode" }}><title>{ format!("{} ({}): {:.1} FLOP/byte, {}-bound", r.name, if *prefill { "prefill" } else { "decode" }, r.intensity_flops_per_byte, if r.bound == Bound::Compute { "compute" } else { "memory" }) }</title></circle>
+                <text x={(x + 5.0).to_string()} y={(y - 4.0).to_string()} class="op-label">{ r.name }</text></g>
+            }})}
+            { legend(&[("#000", format!("roofline: π {:.1} TFLOP/s, β {:.0} GB/s", pi / 1e12, beta / 1e9)), ("#1f77b4", "prefill operators".into()), ("#ff7f0e", "decode operators (all steps)".into())]) }
+        </svg>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub query: Query,
+    pub on_query: OnQuery,
+}
+
+#[function_component(ArchPage)]
+pub fn arch_page(props: &Props) -> Html {
+    let (q, on) = (&props.query, &props.on_query);
+    let src = q.get("src", if q.opt("spec").is_some() { "spec" } else { "preset" });
+    let arch = arch_of(q);
+    let target = target_of(q);
+    let err = arch.as_ref().err().cloned();
+    // Which form field the science crate's error names ("heads: …").
+    let err_for = |name: &str| err.as_deref().filter(|e| e.starts_with(&format!("{name}:"))).map(str::to_string);
+    let presets: Vec<(String, String)> =
+        reference_models().iter().map(|m| (m.id.clone(), m.spec.name.clone().unwrap_or_default())).collect();
+    let to_form = {
+        let (q, on) = (q.clone(), on.clone());
+        let arch = arch.clone();
+        Callback::from(move |_| {
+            if let Ok(a) = &arch {
+                on.emit(form_query(&q, a));
+            }
+        })
+    };
+    let source = html! {
+        <fieldset class="controls">
+            <legend>{ "Architecture" }</legend>
+            { select("Source", "src", &src, &[("preset".into(), "reference model".into()), ("form".into(), "form".into()), ("hf".into(), "pasted config.json".into()), ("spec".into(), "from a link".into())], q, on) }
+            if src == "preset" { { select("Model", "model", &q.get("model", "qwen2.5-0.5b"), &presets, q, on) } <button id="edit-form" onclick={to_form}>{ "Edit as a form" }</button> }
+            if src == "form" {
+                { for FORM.iter().map(|(key, name)| field(name, key, &q.get(key, ""), q, on, err_for(name).as_deref())) }
+                { select("Tied embeddings", "f_tied", &q.get("f_tied", "1"), &[("1".into(), "tied".into()), ("0".into(), "untied".into())], q, on) }
+                { select("QK-norm", "f_qk", &q.get("f_qk", "none"), &[("none".into(), "none".into()), ("per_head".into(), "per head".into()), ("full".into(), "full width".into())], q, on) }
+                { select("Attention bias", "f_bias", &q.get("f_bias", "none"), &[("none".into(), "none".into()), ("qkv".into(), "q, k, v".into()), ("all".into(), "q, k, v, o".into())], q, on) }
+            }
+            if src == "hf" {
+                <label class="field wide"><span>{ "Paste a Hugging Face config.json (llama, mistral, qwen2, qwen3, qwen2_moe, qwen3_moe, mixtral, olmoe)" }</span>
+                <textarea id="hf-config" rows="10" value={q.get("hf", "")} oninput={crate::components::input_setter(q, on, "hf")} /></label>
+            }
+            if let Some(e) = &err { <p class="field-error" id="arch-error">{ e }</p> }
+        </fieldset>
+    };
+    let body = match (&arch, &target) {
+        (Ok(a), Ok(t)) => {
+            let p = a.params();
+            let cal = builtin_calibration();
+            let pred = predict(a, t, cal);
+            let pre = breakdown(a, t, Level::Roofline, &cal.efficiency, Phase::Prefill);
+            let dec = breakdown(a, t, Level::Roofline, &cal.efficiency, Phase::Decode);
+            let loss = law_of(q).map(|l| l.predict(a));
+            let m = pred.memory;
+            let usable = pred.usable_memory_bytes;
+            let frac = |x: f64| format!("{:.2}%", 100.0 * x / usable.max(m.total_bytes));
+            html! {
+                <>
+                <h3>{ a.name.clone() }</h3>
+                <p>{ format!("{} layers, d {}, {} heads ({} KV, head dim {}), expert FFN {} (r = {:.3}), {} experts / {} active, vocabulary {}", a.layers, a.d_model, a.heads, a.kv_heads, a.head_dim, a.intermediate_size, a.ffn_ratio(), a.experts, a.active_experts, a.vocab_size) }</p>
+                <table class="data" id="params"><thead><tr><th>{ "component" }</th><th>{ "parameters" }</th></tr></thead><tbody>
+                    { for [("embedding", p.embedding), ("attention", p.attention), ("FFN (all experts)", p.ffn_total), ("FFN (active)", p.ffn_active), ("router", p.router), ("norms", p.norms), ("LM head", p.lm_head)].into_iter().map(|(n, v)| html! { <tr><td>{ n }</td><td>{ thousands(v) }</td></tr> }) }
+                    <tr class="total"><td>{ "total" }</td><td id="param-total">{ thousands(p.total) }</td></tr>
+                    <tr><td>{ "active per token" }</td><td id="param-active">{ thousands(p.active) }</td></tr>
+                </tbody></table>
+                if let Ok(l) = &loss {
+                    <p id="arch-loss">{ format!("Predicted loss {:.4} (perplexity {:.2}) under the {} law", l.loss, l.perplexity, if q.get("law", "paper") == "paper" { "published" } else { "fitted" }) }
+                    { for l.extrapolation.iter().map(|e| html! { <span class="warn">{ format!(" — extrapolation: {} = {:.3} is outside [{}, {}]", e.variable, e.value, e.range[0], e.range[1]) }</span> }) }</p>
+                }
+                <h3>{ "Latency" }</h3>
+                <table class="data" id="latency-table"><thead><tr><th>{ "level" }</th><th>{ "prefill" }</th><th>{ "decode (all steps)" }</th><th>{ "per token" }</th><th>{ "total" }</th></tr></thead><tbody>
+                    { for [("paper (the paper's operators, peak)", pred.latency.paper), ("roofline (all operators, peak)", pred.latency.roofline), ("calibrated", pred.latency.calibrated)].into_iter().map(|(n, l)| html! {
+                        <tr><td>{ n }</td><td>{ ms(l.prefill_secs) }</td><td>{ ms(l.decode_secs) }</td><td>{ ms(l.decode_per_token_secs) }</td><td>{ ms(l.total_secs) }</td></tr> }) }
+                    <tr><td>{ "closed forms (Eq. 29 / 37)" }</td><td>{ ms(pred.closed_form.prefill_secs) }</td><td>{ ms(pred.closed_form.decode_secs) }</td><td>{ "" }</td><td>{ ms(pred.closed_form.prefill_secs + pred.closed_form.decode_secs) }</td></tr>
+                </tbody></table>
+                <p class="note">{ format!("A roofline is a bound, not a measurement: the paper and roofline rows assume peak compute and bandwidth. The calibrated row uses {} (η_m {:.2}, {} per pass), whose error on the measurements it was fitted to is {:.1}% in-sample and {:.1}% leave-one-out.", cal.label, cal.efficiency.memory, ms(cal.efficiency.token_overhead_secs), cal.in_sample_mape * 100.0, cal.loo_mape.unwrap_or(f64::NAN) * 100.0) }</p>
+                <h3>{ "Memory" }</h3>
+                <div class="membar" id="memory-bar">
+                    <div class="w" style={format!("width:{}", frac(m.weight_bytes))} title="weights"></div>
+                    <div class="kv" style={format!("width:{}", frac(m.kv_cache_bytes))} title="KV cache"></div>
+                    <div class="act" style={format!("width:{}", frac(m.activation_bytes))} title="activations"></div>
+                </div>
+                <p id="memory-text" class={if pred.fits_in_memory { "" } else { "warn" }}>{ format!("weights {} + KV cache {} + activations {} = {} of {} usable on the device{}", gb(m.weight_bytes), gb(m.kv_cache_bytes), gb(m.activation_bytes), gb(m.total_bytes), gb(usable), if pred.fits_in_memory { "" } else { " — does not fit" }) }</p>
+                <h3>{ "Roofline" }</h3>
+                { roofline_svg(&pre, &dec, t.peak_flops_per_sec, t.mem_bandwidth_bytes_per_sec) }
+                <h3>{ "Operators (roofline level)" }</h3>
+                <div class="two">
+                    <table class="data"><caption>{ "prefill" }</caption><thead><tr><th>{ "op" }</th><th>{ "×" }</th><th>{ "GFLOP" }</th><th>{ "bytes" }</th><th>{ "FLOP/B" }</th><th>{ "bound" }</th><th>{ "time" }</th></tr></thead><tbody>{ op_rows(&pre) }</tbody></table>
+                    <table class="data"><caption>{ "decode (all steps)" }</caption><thead><tr><th>{ "op" }</th><th>{ "×" }</th><th>{ "GFLOP" }</th><th>{ "bytes" }</th><th>{ "FLOP/B" }</th><th>{ "bound" }</th><th>{ "time" }</th></tr></thead><tbody>{ op_rows(&dec) }</tbody></table>
+                </div>
+                </>
+            }
+        }
+        (_, Err(e)) => html! { <p class="field-error">{ e }</p> },
+        _ => html! {},
+    };
+    html! {
+        <section class="page" id="arch">
+            <h2>{ "Architecture" }</h2>
+            <div class="columns">
+                <div class="side">{ source }{ target_controls(q, on, target.as_ref().err().map(String::as_str)) }</div>
+                <div class="main">{ body }</div>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,436 @@
+//! Explorer: every candidate of a design space on a device, the loss–latency frontier, reference
+//! models, budgets with the feasible region, Table 2 scenarios, the best feasible design, exports.
+
+use std::rc::Rc;
+
+use rooflaw::calibrate::builtin_calibration;
+use rooflaw::frontier::{best_feasible, pareto_2d, Budget, Evaluator, Objective, Point, SCENARIOS};
+use rooflaw::models::reference_models;
+use rooflaw::space::{enumerate_grid, find_space, latin_hypercube, Candidate, DesignSpace};
+use rooflaw::{Architecture, Level};
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+use crate::components::{download, field, gb, ms, now_ms, select, svg_of, target_controls, target_of, thousands, OnQuery};
+use crate::law_state::law_of;
+use crate::plot::{axes, extent, legend, Scale, H, M, W};
+use crate::state::{to_hash, Query, Route};
+
+/// Candidates of a space.
+pub fn space_candidates(space: &str, samples: usize, seed: u64) -> Result<Vec<Candidate>, String> {
+    match find_space(space).map_err(|e| e.to_string())? {
+        DesignSpace::Grid(g) => Ok(enumerate_grid(g).1),
+        DesignSpace::Continuous(c) => {
+            if samples == 0 || samples > 200_000 {
+                return Err(format!("samples: {samples} is outside 1–200,000; use e.g. 50000"));
+            }
+            Ok(latin_hypercube(c, samples, seed))
+        }
+    }
+}
+
+/// Level and objective from the query.
+pub fn level_of(q: &Query) -> Level {
+    match q.get("level", "roofline").as_str() {
+        "paper" => Level::Paper,
+        "calibrated" => Level::Calibrated,
+        _ => Level::Roofline,
+    }
+}
+
+/// Objective from the query.
+pub fn objective_of(q: &Query) -> Objective {
+    Objective::parse(&q.get("objective", "total")).unwrap_or(Objective::Total)
+}
+
+/// One evaluation of the space.
+#[derive(Debug)]
+pub struct Evaluated {
+    /// Candidates.
+    pub candidates: Rc<Vec<Candidate>>,
+    /// Their points.
+    pub points: Vec<Point>,
+    /// Frontier indices by latency.
+    pub front: Vec<usize>,
+    /// Reference models' points.
+    pub refs: Vec<(String, Point)>,
+    /// Milliseconds spent evaluating and extracting the frontier.
+    pub eval_ms: f64,
+    /// Usable memory of the device.
+    pub usable_memory: f64,
+}
+
+// An evaluation is identified by its allocation: the memo hands out a new one when inputs change.
+impl PartialEq for Evaluated {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+/// Candidate summary for tooltips and tables.
+pub fn describe(a: &Architecture) -> String {
+    format!(
+        "l {} · d {} · heads {}/{} · r {:.2} · E {} K {} · {} params",
+        a.layers,
+        a.d_model,
+        a.heads,
+        a.kv_heads,
+        a.ffn_ratio(),
+        a.experts,
+        a.active_experts,
+        thousands(a.params().total)
+    )
+}
+
+/// Link to the Architecture page for a candidate, keeping the device and workload.
+pub fn arch_link(a: &Architecture, q: &Query) -> String {
+    let spec = serde_json::to_string(&a.to_spec()).unwrap_or_default();
+    let mut aq = Query::default().with("spec", spec);
+    for k in ["device", "mode", "batch", "prompt", "generate", "precision", "pi", "bw", "mem"] {
+        if let Some(v) = q.opt(k) {
+            aq = aq.with(k, v);
+        }
+    }
+    to_hash(Route::Arch, &aq)
+}
+
+fn csv_rows(ev: &Evaluated, only_front: bool) -> String {
+    let mut out = String::from("name,on_frontier,layers,d_model,heads,kv_heads,head_dim,ffn_ratio,experts,active_experts,vocab_size,loss,perplexity,latency_secs,memory_bytes\n");
+    let on: std::collections::HashSet<usize> = ev.front.iter().copied().collect();
+    let idx: Vec<usize> = if only_front { ev.front.clone() } else { (0..ev.points.len()).collect() };
+    for i in idx {
+        let (a, p) = (&ev.candidates[i].arch, &ev.points[i]);
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            a.name,
+            on.contains(&i),
+            a.layers,
+            a.d_model,
+            a.heads,
+            a.kv_heads,
+            a.head_dim,
+            a.ffn_ratio(),
+            a.experts,
+            a.active_experts,
+            a.vocab_size,
+            p.loss,
+            p.loss.exp(),
+            p.latency_secs,
+            p.memory_bytes
+        ));
+    }
+    out
+}
+
+fn json_rows(ev: &Evaluated) -> String {
+    let rows: Vec<serde_json::Value> =
+        ev.front.iter().map(|&i| serde_json::json!({ "architecture": ev.candidates[i].arch.to_spec(), "point": ev.points[i] })).collect();
+    serde_json::to_string_pretty(&rows).unwrap_or_default()
+}
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub query: Query,
+    pub on_query: OnQuery,
+}
+
+#[function_component(Explorer)]
+pub fn explorer(props: &Props) -> Html {
+    let q = &props.query;
+    let on = &props.on_query;
+    let space = q.get("space", "paper-table5");
+    let samples: usize = q.get("samples", "50000").parse().unwrap_or(0);
+    let seed: u64 = q.get("seed", "1").parse().unwrap_or(1);
+    let cands = use_memo((space.clone(), samples, seed), |(s, n, seed)| space_candidates(s, *n, *seed).map(Rc::new));
+
+    let target = target_of(q);
+    let law = law_of(q);
+    let objective = objective_of(q);
+    let level = level_of(q);
+    let key = (q.clone().with("budget", "").with("mem_budget", "").with("y", ""), space.clone(), samples, seed);
+    let evaluated = use_memo(key, {
+        let cands = cands.clone();
+        let (target, law) = (target.clone(), law.clone());
+        move |_| -> Result<Rc<Evaluated>, String> {
+            let cands = (*cands).clone()?;
+            let (t, law) = (target?, law?);
+            let start = now_ms();
+            let ev = Evaluator { target: &t, level, efficiency: builtin_calibration().efficiency, law: &law, objective };
+            let points = ev.evaluate(&cands);
+            let front = pareto_2d(&points);
+            let eval_ms = now_ms() - start;
+            let refs = reference_models().iter().filter_map(|m| m.architecture().ok()).map(|a| (a.name.clone(), ev.point(&a))).collect();
+            Ok(Rc::new(Evaluated { candidates: cands, points, front, refs, eval_ms, usable_memory: t.usable_memory_bytes }))
+        }
+    });
+
+    let canvas = use_node_ref();
+    let hover = use_state(|| None::<usize>);
+    let redraw_ms = use_mut_ref(|| 0.0f64);
+    let changed_at = use_mut_ref(|| None::<f64>);
+    let y_ppl = q.get("y", "loss") == "ppl";
+    let yv = move |p: &Point| if y_ppl { p.loss.exp() } else { p.loss };
+
+    // Scales from every point and reference, so budget moves never rescale.
+    let scales = evaluated.as_ref().as_ref().ok().map(|ev| {
+        let (x0, x1) = extent(ev.points.iter().map(|p| p.latency_secs * 1e3).chain(ev.refs.iter().map(|r| r.1.latency_secs * 1e3)), true);
+        let (y0, y1) = extent(ev.points.iter().map(yv), y_ppl);
+        (Scale::x(x0, x1, true), Scale::y(y0, y1, y_ppl))
+    });
+
+    // Draw the candidates on the canvas when the evaluation (or the y axis) changes, not on budget moves.
+    {
+        let canvas = canvas.clone();
+        let evaluated = evaluated.clone();
+        use_effect_with((evaluated.clone(), y_ppl), move |_| {
+            if let (Some(c), Ok(ev)) = (canvas.cast::<web_sys::HtmlCanvasElement>(), evaluated.as_ref()) {
+                if let Some(ctx) = c.get_context("2d").ok().flatten().and_then(|x| x.dyn_into::<web_sys::CanvasRenderingContext2d>().ok()) {
+                    ctx.clear_rect(0.0, 0.0, W, H);
+                    let (x0, x1) =
+                        extent(ev.points.iter().map(|p| p.latency_secs * 1e3).chain(ev.refs.iter().map(|r| r.1.latency_secs * 1e3)), true);
+                    let (y0, y1) = extent(ev.points.iter().map(|p| if y_ppl { p.loss.exp() } else { p.loss }), y_ppl);
+                    let (sx, sy) = (Scale::x(x0, x1, true), Scale::y(y0, y1, y_ppl));
+                    ctx.set_fill_style_str("rgba(120,120,120,0.45)");
+                    for p in &ev.points {
+                        let y = if y_ppl { p.loss.exp() } else { p.loss };
+                        ctx.fill_rect(sx.px(p.latency_secs * 1e3) - 1.0, sy.px(y) - 1.0, 2.0, 2.0);
+                    }
+                }
+            }
+        });
+    }
+    // Redraw time after a budget change: from the input event to the end of this render.
+    {
+        let redraw_ms = redraw_ms.clone();
+        let changed_at = changed_at.clone();
+        use_effect(move || {
+            if let Some(t0) = changed_at.borrow_mut().take() {
+                *redraw_ms.borrow_mut() = now_ms() - t0;
+                if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("explorer-plot")) {
+                    let _ = el.set_attribute("data-redraw-ms", &format!("{:.3}", *redraw_ms.borrow()));
+                }
+            }
+        });
+    }
+
+    let error = match (&target, &law, &*cands) {
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Some(e.clone()),
+        _ => None,
+    };
+    let mut qs_controls = Vec::new();
+    qs_controls.push(select(
+        "Objective",
+        "objective",
+        objective.name(),
+        &Objective::ALL.iter().map(|o| (o.name().to_string(), format!("{} latency", o.name()))).collect::<Vec<_>>(),
+        q,
+        on,
+    ));
+    qs_controls.push(select(
+        "Latency model",
+        "level",
+        level.name(),
+        &[
+            ("paper".into(), "paper (the paper's operators, peak)".into()),
+            ("roofline".into(), "roofline (all operators, peak)".into()),
+            ("calibrated".into(), "calibrated (fitted to measurements)".into()),
+        ],
+        q,
+        on,
+    ));
+    qs_controls.push(select(
+        "Design space",
+        "space",
+        &space,
+        &[("paper-table5".into(), "paper Table 5 grid (6,560)".into()), ("wide".into(), "wide (Latin hypercube)".into())],
+        q,
+        on,
+    ));
+    if space == "wide" {
+        qs_controls.push(field("Samples", "samples", &q.get("samples", "50000"), q, on, None));
+        qs_controls.push(field("Seed", "seed", &q.get("seed", "1"), q, on, None));
+    }
+    qs_controls.push(select(
+        "Law",
+        "law",
+        &q.get("law", "paper"),
+        &[("paper".into(), "published (Eq. 2, Table 6)".into()), ("custom".into(), "fitted on the Law page".into())],
+        q,
+        on,
+    ));
+    qs_controls.push(select(
+        "Y axis",
+        "y",
+        if y_ppl { "ppl" } else { "loss" },
+        &[("loss".into(), "loss".into()), ("ppl".into(), "perplexity (log)".into())],
+        q,
+        on,
+    ));
+
+    let scenario_buttons = SCENARIOS.iter().map(|s| {
+        let (q, on) = (q.clone(), on.clone());
+        let s = *s;
+        let onclick = Callback::from(move |_| on.emit(q.with("objective", s.objective.name()).with("budget", format!("{}", s.latency_secs))));
+        html! { <button class="scenario" id={format!("scenario-{}", s.id)} onclick={onclick} title={s.description}>{ s.description }</button> }
+    });
+
+    let body = match (evaluated.as_ref(), scales) {
+        (Ok(ev), Some((sx, sy))) => {
+            let budget_secs: Option<f64> = q.opt("budget").and_then(|v| v.parse::<f64>().ok()).filter(|v| *v > 0.0);
+            let mem_budget: Option<f64> = q.opt("mem_budget").and_then(|v| v.parse::<f64>().ok()).filter(|v| *v > 0.0).map(|g| g * 1e9);
+            let budget = Budget { latency_secs: budget_secs, memory_bytes: mem_budget };
+            let best = (budget_secs.is_some() || mem_budget.is_some()).then(|| best_feasible(&ev.points, &budget)).flatten();
+            let feasible = if budget_secs.is_some() || mem_budget.is_some() {
+                ev.points.iter().filter(|p| budget.admits(p)).count()
+            } else {
+                ev.points.len()
+            };
+            // Slider positions: log latency over the data range, memory in GB.
+            let (lat_lo, lat_hi) = extent(ev.points.iter().map(|p| p.latency_secs), true);
+            let pos = budget_secs.map_or(1000.0, |b| 1000.0 * (b.ln() - lat_lo.ln()) / (lat_hi.ln() - lat_lo.ln())).clamp(0.0, 1000.0);
+            let mem_hi = ev.points.iter().map(|p| p.memory_bytes).fold(ev.usable_memory, f64::max) / 1e9;
+            let on_budget = {
+                let (q, on, changed_at) = (q.clone(), on.clone(), changed_at.clone());
+                Callback::from(move |e: InputEvent| {
+                    let v: f64 = e.target_unchecked_into::<web_sys::HtmlInputElement>().value().parse().unwrap_or(1000.0);
+                    *changed_at.borrow_mut() = Some(now_ms());
+                    let secs = (lat_lo.ln() + (lat_hi.ln() - lat_lo.ln()) * v / 1000.0).exp();
+                    on.emit(q.with("budget", format!("{secs:.6}")));
+                })
+            };
+            let on_mem = {
+                let (q, on, changed_at) = (q.clone(), on.clone(), changed_at.clone());
+                Callback::from(move |e: InputEvent| {
+                    let v: f64 = e.target_unchecked_into::<web_sys::HtmlInputElement>().value().parse().unwrap_or(0.0);
+                    *changed_at.borrow_mut() = Some(now_ms());
+                    on.emit(q.with("mem_budget", if v >= mem_hi * 0.999 { String::new() } else { format!("{v:.3}") }));
+                })
+            };
+            let frontier_pts = ev
+                .front
+                .iter()
+                .map(|&i| format!("{:.1},{:.1}", sx.px(ev.points[i].latency_secs * 1e3), sy.px(yv(&ev.points[i]))))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let onmove = {
+                let (hover, ev) = (hover.clone(), ev.clone());
+                Callback::from(move |e: MouseEvent| {
+                    let Some(el) = e.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+                    let r = el.get_bounding_client_rect();
+                    let (px, py) = ((e.client_x() as f64 - r.left()) * W / r.width(), (e.client_y() as f64 - r.top()) * H / r.height());
+                    let mut best = (f64::INFINITY, None);
+                    for (i, p) in ev.points.iter().enumerate() {
+                        let (dx, dy) = (sx.px(p.latency_secs * 1e3) - px, sy.px(yv(p)) - py);
+                        let d = dx * dx + dy * dy;
+                        if d < best.0 {
+                            best = (d, Some(i));
+                        }
+                    }
+                    hover.set(if best.0 < 144.0 { best.1 } else { None });
+                })
+            };
+            let onclick = {
+                let (hover, ev, q) = (hover.clone(), ev.clone(), q.clone());
+                Callback::from(move |_| {
+                    if let Some(i) = *hover {
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().set_hash(&arch_link(&ev.candidates[i].arch, &q));
+                        }
+                    }
+                })
+            };
+            let export = |what: &'static str| {
+                let ev = ev.clone();
+                Callback::from(move |_| match what {
+                    "front-csv" => download("frontier.csv", "text/csv", &csv_rows(&ev, true)),
+                    "all-csv" => download("candidates.csv", "text/csv", &csv_rows(&ev, false)),
+                    "front-json" => download("frontier.json", "application/json", &json_rows(&ev)),
+                    _ => {
+                        if let Some(svg) = svg_of("explorer-plot") {
+                            download("frontier.svg", "image/svg+xml", &svg);
+                        }
+                    }
+                })
+            };
+            let best_html = match best {
+                Some(i) => html! {
+                    <p class="best">{ "Best feasible: " }<a id="best-name" href={arch_link(&ev.candidates[i].arch, q)}>{ ev.candidates[i].arch.name.clone() }</a>
+                    { format!(" — loss {:.4} (ppl {:.2}), {} {}, memory {}; {} ({}) of {} candidates feasible", ev.points[i].loss, ev.points[i].loss.exp(), objective.name(), ms(ev.points[i].latency_secs), gb(ev.points[i].memory_bytes), thousands(feasible as u64), format!("{:.1}%", 100.0 * feasible as f64 / ev.points.len() as f64), thousands(ev.points.len() as u64)) }</p>
+                },
+                None if budget_secs.is_some() || mem_budget.is_some() => {
+                    html! { <p class="best" id="best-none">{ "No candidate fits this budget: relax it, or widen the space." }</p> }
+                }
+                None => html! { <p class="hint">{ "Move the budget sliders or pick a scenario to find the best feasible design." }</p> },
+            };
+            html! {
+                <>
+                <div class="budgets">
+                    <label class="field wide"><span>{ format!("Latency budget ({}): {}", objective.name(), budget_secs.map_or("none".to_string(), ms)) }</span>
+                        <input id="budget-slider" type="range" min="0" max="1000" step="1" value={format!("{pos:.0}")} oninput={on_budget} /></label>
+                    <label class="field wide"><span>{ format!("Memory budget: {} (device usable {})", mem_budget.map_or("none".to_string(), gb), gb(ev.usable_memory)) }</span>
+                        <input id="memory-slider" type="range" min="0" max={format!("{mem_hi:.3}")} step="0.01" value={format!("{:.3}", mem_budget.map_or(mem_hi, |m| m / 1e9))} oninput={on_mem} /></label>
+                    <div class="scenarios">{ "Table 2 scenarios: " }{ for scenario_buttons }
+                        <button id="clear-budgets" onclick={{ let (q, on) = (q.clone(), on.clone()); Callback::from(move |_| on.emit(q.with("mem_budget", "").with("budget", ""))) }}>{ "clear" }</button>
+                    </div>
+                </div>
+                { best_html }
+                <div class="plot-wrap">
+                    <canvas ref={canvas} width={W.to_string()} height={H.to_string()} class="scatter"></canvas>
+                    <svg id="explorer-plot" viewBox={format!("0 0 {W} {H}")} class="overlay" data-frontier-size={ev.front.len().to_string()} data-candidates={ev.points.len().to_string()} data-eval-ms={format!("{:.3}", ev.eval_ms)} onmousemove={onmove} onclick={onclick} onmouseleave={{ let h = hover.clone(); Callback::from(move |_| h.set(None)) }}>
+                        if let Some(b) = budget_secs {
+                            <rect class="feasible" x={M.0.to_string()} y={M.2.to_string()} width={(sx.px(b * 1e3).clamp(M.0, W - M.1) - M.0).max(0.0).to_string()} height={(H - M.3 - M.2).to_string()} />
+                            <line id="budget-line" class="budget" x1={sx.px(b * 1e3).to_string()} x2={sx.px(b * 1e3).to_string()} y1={M.2.to_string()} y2={(H - M.3).to_string()} />
+                        }
+                        { axes(&sx, &sy, &format!("{} latency (ms, log scale)", objective.name()), if y_ppl { "predicted perplexity (log scale)" } else { "predicted loss (nats/token)" }) }
+                        <polyline id="frontier-line" class="frontier" points={frontier_pts} />
+                        { for ev.front.iter().map(|&i| html! { <circle class="front-pt" cx={format!("{:.1}", sx.px(ev.points[i].latency_secs * 1e3))} cy={format!("{:.1}", sy.px(yv(&ev.points[i])))} r="3"><title>{ describe(&ev.candidates[i].arch) }</title></circle> }) }
+                        { for ev.refs.iter().map(|(n, p)| { let (x, y) = (sx.px(p.latency_secs * 1e3), sy.px(yv(p))); html! {
+                            <g class="ref"><path d={format!("M{} {}l8 8m0 -8l-8 8", x - 4.0, y - 4.0)} /><text x={(x + 6.0).to_string()} y={(y - 6.0).to_string()}>{ n.clone() }</text></g> } }) }
+                        if let Some(i) = best {
+                            <circle id="best-marker" class="best-pt" cx={sx.px(ev.points[i].latency_secs * 1e3).to_string()} cy={sy.px(yv(&ev.points[i])).to_string()} r="9" />
+                        }
+                        if let Some(i) = *hover {
+                            <g class="tooltip">
+                                <circle class="hover-pt" cx={sx.px(ev.points[i].latency_secs * 1e3).to_string()} cy={sy.px(yv(&ev.points[i])).to_string()} r="5" />
+                                <text id="tooltip" x={(M.0 + 8.0).to_string()} y={(H - M.3 - 10.0).to_string()}>{ format!("{} — {}: {} loss {:.4} (click to open)", ev.candidates[i].arch.name, objective.name(), ms(ev.points[i].latency_secs), ev.points[i].loss) }</text>
+                            </g>
+                        }
+                        { legend(&[("#999", format!("{} candidates", thousands(ev.points.len() as u64))), ("#1f77b4", format!("Pareto frontier ({})", ev.front.len())), ("#d62728", "reference models".into()), ("#2ca02c", "feasible region, best design".into())]) }
+                    </svg>
+                </div>
+                <p class="meta" id="eval-meta">{ format!("{} candidates evaluated and the frontier extracted in {:.1} ms of WebAssembly; {} on the frontier.", thousands(ev.points.len() as u64), ev.eval_ms, ev.front.len()) }</p>
+                <div class="exports">
+                    <button id="export-front-csv" onclick={export("front-csv")}>{ "Frontier CSV" }</button>
+                    <button onclick={export("front-json")}>{ "Frontier JSON" }</button>
+                    <button onclick={export("all-csv")}>{ "All candidates CSV" }</button>
+                    <button onclick={export("svg")}>{ "Plot SVG (frontier, references, budget)" }</button>
+                </div>
+                <table class="data" id="frontier-table">
+                    <thead><tr><th>{ "#" }</th><th>{ "design" }</th><th>{ "loss" }</th><th>{ "ppl" }</th><th>{ "latency" }</th><th>{ "memory" }</th></tr></thead>
+                    <tbody>{ for ev.front.iter().enumerate().map(|(k, &i)| html! {
+                        <tr><td>{ k + 1 }</td><td><a href={arch_link(&ev.candidates[i].arch, q)}>{ describe(&ev.candidates[i].arch) }</a></td>
+                        <td>{ format!("{:.4}", ev.points[i].loss) }</td><td>{ format!("{:.2}", ev.points[i].loss.exp()) }</td><td>{ ms(ev.points[i].latency_secs) }</td><td>{ gb(ev.points[i].memory_bytes) }</td></tr>
+                    }) }</tbody>
+                </table>
+                </>
+            }
+        }
+        _ => html! { <p class="field-error" id="explorer-error">{ error.clone().unwrap_or_else(|| "nothing to show".into()) }</p> },
+    };
+
+    html! {
+        <section class="page" id="explorer">
+            <h2>{ "Explorer: the loss–latency frontier" }</h2>
+            <div class="columns">
+                <div class="side">
+                    { target_controls(q, on, target.as_ref().err().map(String::as_str)) }
+                    <fieldset class="controls"><legend>{ "Search" }</legend>{ for qs_controls }
+                        if let Err(e) = &law { <p class="field-error">{ e }</p> }
+                        if let Err(e) = &*cands { <p class="field-error" id="space-error">{ e }</p> }
+                    </fieldset>
+                </div>
+                <div class="main">{ body }</div>
+            </div>
+        </section>
+    }
+}

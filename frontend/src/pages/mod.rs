@@ -1,0 +1,8 @@
+//! One module per page.
+
+pub mod arch;
+pub mod embed;
+pub mod explorer;
+pub mod law;
+pub mod matching;
+pub mod theory;

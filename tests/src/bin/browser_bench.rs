@@ -1,0 +1,64 @@
+//! Speed of the site in real headless Chromium (issue 4's targets), printed as figures for BENCHMARKS.md:
+//! - evaluate 50,000 candidates and extract the frontier: at most 50 ms of WebAssembly;
+//! - redraw after a budget change: at most 16 ms;
+//! - compressed `.wasm`: at most 500 KB.
+//!
+//! Run: `scripts/site.sh && cargo run --release -p rooflaw-tests --bin browser-bench`.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use rooflaw_tests::browser::{browser, dist, js, serve, start_driver, type_into, wait_for};
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let dir = dist()?;
+    let wasm = std::fs::read(dir.join("rooflaw-web_bg.wasm")).context("no wasm in dist/")?;
+    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+    gz.write_all(&wasm)?;
+    let gz = gz.finish()?;
+    println!("wasm: {} bytes raw, {} bytes gzip -9 (target ≤ 500 KB = 512,000 bytes)", wasm.len(), gz.len());
+
+    let base = serve(dir)?;
+    let driver = start_driver()?;
+    let c = browser(&driver).await?;
+    let mut evals = Vec::new();
+    for seed in 1..=5 {
+        // A fresh page per run: the wide space, 50,000 Latin-hypercube draws, total latency, roofline level.
+        c.goto(&format!("{base}/#/explorer?space=wide&samples=50000&seed={seed}")).await?;
+        let ms = wait_for(&c, "const p = document.getElementById('explorer-plot'); return p && Number(p.dataset.candidates) > 40000 && Number(p.dataset.evalMs);", 120).await?;
+        let n = js(&c, "return Number(document.getElementById('explorer-plot').dataset.candidates);").await?;
+        evals.push(ms.as_f64().unwrap_or(f64::NAN));
+        println!("  load {seed}: {n} candidates evaluated + frontier in {} ms", ms);
+    }
+    println!("evaluate 50,000 + frontier: median {:.1} ms over {} loads (target ≤ 50 ms)", median(&mut evals), evals.len());
+
+    let mut redraws = Vec::new();
+    for (k, pos) in [200, 350, 500, 650, 800, 300, 450, 600, 750, 900, 250, 550].iter().enumerate() {
+        type_into(&c, "#budget-slider", &pos.to_string()).await?;
+        let ms = wait_for(
+            &c,
+            &format!("const v = document.getElementById('explorer-plot').dataset.redrawMs; return v !== window.__lastRedraw{k} && v;"),
+            10,
+        )
+        .await?;
+        js(&c, &format!("window.__lastRedraw{} = document.getElementById('explorer-plot').dataset.redrawMs; return true;", k + 1)).await?;
+        redraws.push(ms.as_str().and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN));
+    }
+    let max = redraws.iter().copied().fold(0.0, f64::max);
+    println!(
+        "redraw after a budget change (50,000 candidates on screen): median {:.2} ms, max {:.2} ms over {} moves (target ≤ 16 ms)",
+        median(&mut redraws),
+        max,
+        redraws.len()
+    );
+    c.close().await?;
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! End-to-end tests of the built site in real headless Chromium (chromedriver + fantoccini), served on
+//! loopback. They need `dist/` (scripts/site.sh) and Debian's chromium-driver, so they are `ignore`d in a
+//! plain `cargo test` and run by the README's test command (`scripts/test.sh`). Failing tests save a
+//! screenshot to target/browser-screenshots/.
+
+use anyhow::{ensure, Result};
+use fantoccini::Client;
+use rooflaw::calibrate::builtin_calibration;
+use rooflaw::frontier::{best_feasible, Budget, Evaluator, Objective};
+use rooflaw::law::Law;
+use rooflaw::space::{enumerate_grid, find_space, DesignSpace};
+use rooflaw::{Catalogue, Level, Precision, Target, Workload};
+use rooflaw_tests::browser::{browser, dist, panic_message, screenshot, serve, start_driver, text, type_into, wait_for, Driver};
+use rooflaw_tests::fixture;
+
+struct Session {
+    _driver: Driver,
+    client: Client,
+    base: String,
+}
+
+async fn open() -> Result<Session> {
+    let base = serve(dist()?)?;
+    let driver = start_driver()?;
+    let client = browser(&driver).await?;
+    Ok(Session { _driver: driver, client, base })
+}
+
+/// Closes the session; on failure saves a screenshot and says where.
+async fn finish(s: Session, name: &str, result: Result<()>) -> Result<()> {
+    let result = match result {
+        Ok(()) => match panic_message(&s.client).await? {
+            Some(p) => Err(anyhow::anyhow!("the page panicked: {p}")),
+            None => Ok(()),
+        },
+        Err(e) => Err(e),
+    };
+    if result.is_err() {
+        if let Ok(path) = screenshot(&s.client, name).await {
+            eprintln!("screenshot: {}", path.display());
+        }
+    }
+    let _ = s.client.close().await;
+    result
+}
+
+async fn goto(s: &Session, hash: &str) -> Result<()> {
+    s.client.goto(&format!("{}/{hash}", s.base)).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn explorer_loads_and_draws_a_frontier() -> Result<()> {
+    let s = open().await?;
+    let r = async {
+        goto(&s, "#/explorer").await?;
+        let size =
+            wait_for(&s.client, "const p = document.getElementById('explorer-plot'); return p && Number(p.dataset.frontierSize);", 30)
+                .await?;
+        ensure!(size.as_f64().unwrap_or(0.0) > 10.0, "frontier size {size}");
+        let n = wait_for(&s.client, "return Number(document.getElementById('explorer-plot').dataset.candidates);", 5).await?;
+        ensure!(n == serde_json::json!(6560), "candidates {n}");
+        let points = wait_for(&s.client, "return document.getElementById('frontier-line').getAttribute('points');", 5).await?;
+        ensure!(
+            points.as_str().unwrap_or("").split(' ').count() as f64 == size.as_f64().unwrap_or(0.0),
+            "polyline has one vertex per frontier design"
+        );
+        ensure!(text(&s.client, "#frontier-table tbody tr").await?.contains("params"));
+        Ok(())
+    }
+    .await;
+    finish(s, "explorer_loads_and_draws_a_frontier", r).await
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn moving_a_budget_changes_the_best_feasible_design() -> Result<()> {
+    let s = open().await?;
+    let r = async {
+        goto(&s, "#/explorer").await?;
+        wait_for(&s.client, "return document.getElementById('budget-slider');", 30).await?;
+        type_into(&s.client, "#budget-slider", "300").await?;
+        let tight = wait_for(&s.client, "const b = document.getElementById('best-name'); return b && b.textContent;", 10).await?;
+        type_into(&s.client, "#budget-slider", "800").await?;
+        let loose = wait_for(
+            &s.client,
+            &format!("const b = document.getElementById('best-name'); return b && b.textContent !== {tight} && b.textContent;"),
+            10,
+        )
+        .await?;
+        ensure!(tight != loose, "best design did not change: {tight}");
+        // The URL follows the budget.
+        let url = s.client.current_url().await?;
+        ensure!(url.as_str().contains("budget="), "{url}");
+        let redraw = wait_for(&s.client, "return document.getElementById('explorer-plot').dataset.redrawMs;", 5).await?;
+        ensure!(redraw.as_str().and_then(|v| v.parse::<f64>().ok()).is_some(), "redraw time recorded: {redraw}");
+        Ok(())
+    }
+    .await;
+    finish(s, "moving_a_budget_changes_the_best_feasible_design", r).await
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn pasting_qwen_config_shows_its_exact_parameter_count() -> Result<()> {
+    let s = open().await?;
+    let r = async {
+        goto(&s, "#/arch?src=hf").await?;
+        wait_for(&s.client, "return document.getElementById('hf-config');", 30).await?;
+        let config = std::fs::read_to_string(fixture("qwen2.5-0.5b.config.json"))?;
+        type_into(&s.client, "#hf-config", &config).await?;
+        let total = wait_for(&s.client, "const t = document.getElementById('param-total'); return t && t.textContent;", 10).await?;
+        ensure!(total == serde_json::json!("494,032,768"), "{total}");
+        ensure!(wait_for(&s.client, "return document.getElementById('roofline-plot') !== null;", 5).await? == serde_json::json!(true));
+        Ok(())
+    }
+    .await;
+    finish(s, "pasting_qwen_config_shows_its_exact_parameter_count", r).await
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn a_url_reproduces_a_view() -> Result<()> {
+    // The same search run natively: Table 5 on the Orin Nano 8GB, decode objective, roofline level,
+    // FP16, paper workload, 50 ms budget.
+    let cat = Catalogue::default();
+    let t = Target::new(cat.get("jetson-orin-nano-8gb")?, None, Workload::PAPER, Precision::FP16)?;
+    let DesignSpace::Grid(g) = find_space("paper-table5")? else { anyhow::bail!("grid expected") };
+    let cands = enumerate_grid(g).1;
+    let ev = Evaluator {
+        target: &t,
+        level: Level::Roofline,
+        efficiency: builtin_calibration().efficiency,
+        law: Law::paper(),
+        objective: Objective::Decode,
+    };
+    let points = ev.evaluate(&cands);
+    let best = best_feasible(&points, &Budget { latency_secs: Some(0.05), memory_bytes: None }).map(|i| cands[i].arch.name.clone());
+
+    let s = open().await?;
+    let r = async {
+        let hash = "#/explorer?budget=0.05&device=jetson-orin-nano-8gb&objective=decode&space=paper-table5";
+        for _ in 0..2 {
+            goto(&s, hash).await?;
+            let name = wait_for(&s.client, "const b = document.getElementById('best-name'); return b && b.textContent;", 30).await?;
+            ensure!(Some(name.as_str().unwrap_or("").to_string()) == best, "page shows {name}, native search gives {best:?}");
+            let device = wait_for(&s.client, "return document.getElementById('in-device').value;", 5).await?;
+            let objective = wait_for(&s.client, "return document.getElementById('in-objective').value;", 5).await?;
+            ensure!(
+                device == serde_json::json!("jetson-orin-nano-8gb") && objective == serde_json::json!("decode"),
+                "{device} {objective}"
+            );
+        }
+        Ok(())
+    }
+    .await;
+    finish(s, "a_url_reproduces_a_view", r).await
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn the_embed_view_and_the_javascript_api_render() -> Result<()> {
+    let s = open().await?;
+    let r = async {
+        goto(&s, "#/embed?model=qwen2.5-0.5b&device=jetson-orin-nano-8gb").await?;
+        let lat = wait_for(&s.client, "const e = document.getElementById('embed-latency'); return e && e.textContent;", 30).await?;
+        ensure!(lat.as_str().unwrap_or("").contains(" ms"), "{lat}");
+        ensure!(text(&s.client, "#embed-loss").await?.contains("perplexity"));
+        ensure!(js_absent(&s, "nav").await?, "the embed view has no menu");
+        s.client.goto(&format!("{}/embed-example.html", s.base)).await?;
+        let out =
+            wait_for(&s.client, "const o = document.getElementById('api-output'); return o.dataset.ready && o.textContent;", 30).await?;
+        ensure!(out.as_str().unwrap_or("").starts_with("Qwen2.5-0.5B on Jetson Orin Nano 8GB:"), "{out}");
+        Ok(())
+    }
+    .await;
+    finish(s, "the_embed_view_and_the_javascript_api_render", r).await
+}
+
+async fn js_absent(s: &Session, css: &str) -> Result<bool> {
+    Ok(rooflaw_tests::browser::js(&s.client, &format!("return document.querySelector({}) === null;", serde_json::to_string(css)?)).await?
+        == serde_json::json!(true))
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn invalid_input_shows_an_error_beside_the_field_and_never_panics() -> Result<()> {
+    let s = open().await?;
+    let r = async {
+        goto(&s, "#/arch?src=form&f_layers=0&f_d=1024&f_heads=16&f_kv=4&f_inter=4096&f_e=1&f_k=1&f_vocab=32000").await?;
+        let e = wait_for(&s.client, "const e = document.getElementById('err-f_layers'); return e && e.textContent;", 30).await?;
+        ensure!(e.as_str().unwrap_or("").starts_with("layers: must be at least 1"), "{e}");
+        type_into(&s.client, "#in-f_layers", "12").await?;
+        type_into(&s.client, "#in-f_heads", "15").await?;
+        let e = wait_for(&s.client, "const e = document.getElementById('err-f_heads'); return e && e.textContent;", 10).await?;
+        ensure!(e.as_str().unwrap_or("").contains("d_model 1024 is not divisible by 15 heads"), "{e}");
+        type_into(&s.client, "#in-f_heads", "abc").await?;
+        wait_for(
+            &s.client,
+            "const e = document.getElementById('arch-error'); return e && e.textContent.includes('not a whole number');",
+            10,
+        )
+        .await?;
+        goto(&s, "#/arch?src=hf").await?;
+        wait_for(&s.client, "return document.getElementById('hf-config');", 10).await?;
+        type_into(&s.client, "#hf-config", "{\"model_type\": \"llama\", \"hidden_size\": ").await?;
+        let e = wait_for(&s.client, "const e = document.getElementById('arch-error'); return e && e.textContent;", 10).await?;
+        ensure!(e.as_str().unwrap_or("").starts_with("config.json: not valid JSON"), "{e}");
+        goto(&s, "#/explorer?batch=0&samples=abc&space=wide").await?;
+        let e = wait_for(&s.client, "const e = document.getElementById('target-error'); return e && e.textContent;", 30).await?;
+        ensure!(e.as_str().unwrap_or("").contains("batch: must be at least 1"), "{e}");
+        goto(&s, "#/theory?tops=-1").await?;
+        wait_for(&s.client, "const e = document.getElementById('theory-error'); return e && e.textContent;", 10).await?;
+        ensure!(panic_message(&s.client).await?.is_none(), "no panic");
+        Ok(())
+    }
+    .await;
+    finish(s, "invalid_input_shows_an_error_beside_the_field_and_never_panics", r).await
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn the_law_page_fits_runs_in_the_browser() -> Result<()> {
+    let s = open().await?;
+    let r = async {
+        goto(&s, "#/law?bootstrap=10&restarts=4").await?;
+        wait_for(&s.client, "return document.getElementById('example-runs');", 30).await?;
+        s.client.find(fantoccini::Locator::Css("#example-runs")).await?.click().await?;
+        s.client.find(fantoccini::Locator::Css("#fit")).await?.click().await?;
+        let rows =
+            wait_for(&s.client, "const t = document.getElementById('fit-table'); return t && t.querySelectorAll('tbody tr').length;", 120)
+                .await?;
+        ensure!(rows == serde_json::json!(11), "{rows}");
+        ensure!(text(&s.client, "#fit-metrics").await?.contains("R²"));
+        let link = wait_for(&s.client, "return document.getElementById('use-law').getAttribute('href');", 5).await?;
+        ensure!(link.as_str().unwrap_or("").contains("law=custom"), "{link}");
+        Ok(())
+    }
+    .await;
+    finish(s, "the_law_page_fits_runs_in_the_browser", r).await
+}
