@@ -27,17 +27,7 @@ pub fn bytes(b: f64) -> String {
 }
 
 /// An integer with thousands separators.
-pub fn count(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use rooflaw::format::thousands as count;
 
 /// A percentage.
 pub fn pct(x: f64) -> String {

@@ -430,15 +430,9 @@ pub fn match_cmd(format: Format, cat: &Catalogue, args: &MatchArgs) -> Result<()
                 Some(b) => {
                     let a = &b.architecture;
                     println!(
-                        "best co-designed at ≤ that latency: {} (l {}, d {}, heads {}/{}, r {:.2}, E {} K {}), latency {}, memory {}, loss {:.4} (ppl {:.2})",
+                        "best co-designed at ≤ that latency: {} ({}), latency {}, memory {}, loss {:.4} (ppl {:.2})",
                         a.name,
-                        a.layers,
-                        a.d_model,
-                        a.heads,
-                        a.kv_heads,
-                        a.ffn_ratio(),
-                        a.experts,
-                        a.active_experts,
+                        a.summary(),
                         secs(b.latency_secs),
                         bytes(b.memory_bytes),
                         b.prediction.loss,
@@ -543,7 +537,9 @@ pub fn theory_cmd(format: Format, cat: &Catalogue, args: &TheoryArgs) -> Result<
             t.add_row(vec!["l* prefill".into(), opt(r.layers_prefill, &|v| format!("{v:.2}"))]);
             t.add_row(vec!["l* decode".into(), opt(r.layers_decode, &|v| format!("{v:.2}"))]);
             t.add_row(vec!["l* memory (dense)".into(), format!("{:.2}", r.layers_memory_dense)]);
-            for (name, fp) in [("prefill (P1)", r.optimum_prefill), ("decode", r.optimum_decode)] {
+            for (name, fp) in
+                [("prefill (P1)", r.optimum_prefill), ("decode", r.optimum_decode), ("memory (dense)", Some(r.optimum_memory))]
+            {
                 if let Some(p) = fp {
                     t.add_row(vec![
                         format!("r*, gqa*, l* {name}"),

@@ -187,18 +187,7 @@ pub fn gb(b: f64) -> String {
     }
 }
 
-/// An integer with thousands separators.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use rooflaw::format::thousands;
 
 /// Offers `text` as a file download.
 pub fn download(name: &str, mime: &str, text: &str) {
@@ -231,4 +220,14 @@ pub fn svg_of(id: &str) -> Option<String> {
 /// Milliseconds since page load.
 pub fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// A button that downloads the SVG element `id` as `file`.
+pub fn svg_button(id: &'static str, file: &'static str) -> Html {
+    let onclick = Callback::from(move |_| {
+        if let Some(svg) = svg_of(id) {
+            download(file, "image/svg+xml", &svg);
+        }
+    });
+    html! { <button class="export" onclick={onclick}>{ format!("Export {file}") }</button> }
 }

@@ -362,6 +362,20 @@ impl Architecture {
         self.to_spec().validate().as_ref() == Ok(self)
     }
 
+    /// One line for tables and tooltips: `l 16 · d 1792 · heads 28/4 · r 0.50 · E 16 K 1`.
+    pub fn summary(&self) -> String {
+        format!(
+            "l {} · d {} · heads {}/{} · r {:.2} · E {} K {}",
+            self.layers,
+            self.d_model,
+            self.heads,
+            self.kv_heads,
+            self.ffn_ratio(),
+            self.experts,
+            self.active_experts
+        )
+    }
+
     /// Query width n_h·d_h (equals d in the paper's family).
     pub fn q_width(&self) -> u64 {
         self.heads * self.head_dim

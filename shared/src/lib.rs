@@ -27,6 +27,7 @@ pub mod cost;
 pub mod error;
 pub mod findings;
 pub mod fit;
+pub mod format;
 pub mod frontier;
 pub mod hardware;
 pub mod hf;

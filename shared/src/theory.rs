@@ -194,6 +194,8 @@ pub struct TheoryReport {
     pub optimum_prefill: Option<FixedPoint>,
     /// (r*, gqa*) for the decode-latency case.
     pub optimum_decode: Option<FixedPoint>,
+    /// (r*, gqa*) for the memory case at ρ = 1 (the budget M/b_w, constraint ξ_W^all).
+    pub optimum_memory: FixedPoint,
     /// Notes on where the paper and these numbers disagree.
     pub notes: Vec<String>,
 }
@@ -305,8 +307,12 @@ pub fn analyse(input: &TheoryInput, c: &Coefficients) -> Result<TheoryReport> {
             g,
         )
     });
+    // Memory case: l·ξ_W^all·d²·b_w ≤ M, the decode case's coefficients (r: 1/3, gqa: 2), dense.
+    let optimum_memory =
+        fixed_point(c, d, 1.0, i.memory_budget_bytes / i.weight_bytes, 1.0 / 3.0, 2.0, &|r, g| xi_weights_all(g, r, 1.0), r, g);
     Ok(TheoryReport {
         input: *i,
+        optimum_memory,
         prefill_flops_budget: f_p,
         decode_bytes_budget: m_d,
         eta,
@@ -377,6 +383,11 @@ mod tests {
         let used = p.layers * xi_flops(p.gqa, p.ffn_ratio) * 1024.0 * 1024.0;
         assert!((used - r.prefill_flops_budget.unwrap()).abs() / used < 1e-9);
         assert!(r.optimum_decode.unwrap().converged);
+        let m = r.optimum_memory;
+        assert!(m.converged, "{m:?}");
+        // The memory case saturates the memory budget: l*·ξ_W^all·d²·b_w = M.
+        let used = m.layers * xi_weights_all(m.gqa, m.ffn_ratio, 1.0) * 1024.0 * 1024.0 * 2.0;
+        assert!((used - 4e9).abs() / 4e9 < 1e-9);
         assert!(analyse(&TheoryInput { decode_target_secs: None, ..TheoryInput::WORKED_EXAMPLE }, &Law::paper().coefficients).is_err());
     }
 }

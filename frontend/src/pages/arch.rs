@@ -223,6 +223,7 @@ pub fn arch_page(props: &Props) -> Html {
                 <p id="memory-text" class={if pred.fits_in_memory { "" } else { "warn" }}>{ format!("weights {} + KV cache {} + activations {} = {} of {} usable on the device{}", gb(m.weight_bytes), gb(m.kv_cache_bytes), gb(m.activation_bytes), gb(m.total_bytes), gb(usable), if pred.fits_in_memory { "" } else { " — does not fit" }) }</p>
                 <h3>{ "Roofline" }</h3>
                 { roofline_svg(&pre, &dec, t.peak_flops_per_sec, t.mem_bandwidth_bytes_per_sec) }
+                { crate::components::svg_button("roofline-plot", "roofline.svg") }
                 <h3>{ "Operators (roofline level)" }</h3>
                 <div class="two">
                     <table class="data"><caption>{ "prefill" }</caption><thead><tr><th>{ "op" }</th><th>{ "×" }</th><th>{ "GFLOP" }</th><th>{ "bytes" }</th><th>{ "FLOP/B" }</th><th>{ "bound" }</th><th>{ "time" }</th></tr></thead><tbody>{ op_rows(&pre) }</tbody></table>

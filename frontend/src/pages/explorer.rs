@@ -69,17 +69,7 @@ impl PartialEq for Evaluated {
 
 /// Candidate summary for tooltips and tables.
 pub fn describe(a: &Architecture) -> String {
-    format!(
-        "l {} · d {} · heads {}/{} · r {:.2} · E {} K {} · {} params",
-        a.layers,
-        a.d_model,
-        a.heads,
-        a.kv_heads,
-        a.ffn_ratio(),
-        a.experts,
-        a.active_experts,
-        thousands(a.params().total)
-    )
+    format!("{} · {} params", a.summary(), thousands(a.params().total))
 }
 
 /// Link to the Architecture page for a candidate, keeping the device and workload.
@@ -122,10 +112,14 @@ fn csv_rows(ev: &Evaluated, only_front: bool) -> String {
     out
 }
 
-fn json_rows(ev: &Evaluated) -> String {
-    let rows: Vec<serde_json::Value> =
-        ev.front.iter().map(|&i| serde_json::json!({ "architecture": ev.candidates[i].arch.to_spec(), "point": ev.points[i] })).collect();
-    serde_json::to_string_pretty(&rows).unwrap_or_default()
+fn json_rows(ev: &Evaluated, only_front: bool) -> String {
+    let on: std::collections::HashSet<usize> = ev.front.iter().copied().collect();
+    let idx: Vec<usize> = if only_front { ev.front.clone() } else { (0..ev.points.len()).collect() };
+    let rows: Vec<serde_json::Value> = idx
+        .into_iter()
+        .map(|i| serde_json::json!({ "architecture": ev.candidates[i].arch.to_spec(), "on_frontier": on.contains(&i), "point": ev.points[i] }))
+        .collect();
+    serde_json::to_string(&rows).unwrap_or_default()
 }
 
 #[derive(Properties, PartialEq)]
@@ -344,7 +338,8 @@ pub fn explorer(props: &Props) -> Html {
                 Callback::from(move |_| match what {
                     "front-csv" => download("frontier.csv", "text/csv", &csv_rows(&ev, true)),
                     "all-csv" => download("candidates.csv", "text/csv", &csv_rows(&ev, false)),
-                    "front-json" => download("frontier.json", "application/json", &json_rows(&ev)),
+                    "front-json" => download("frontier.json", "application/json", &json_rows(&ev, true)),
+                    "all-json" => download("candidates.json", "application/json", &json_rows(&ev, false)),
                     _ => {
                         if let Some(svg) = svg_of("explorer-plot") {
                             download("frontier.svg", "image/svg+xml", &svg);
@@ -403,6 +398,7 @@ pub fn explorer(props: &Props) -> Html {
                     <button id="export-front-csv" onclick={export("front-csv")}>{ "Frontier CSV" }</button>
                     <button onclick={export("front-json")}>{ "Frontier JSON" }</button>
                     <button onclick={export("all-csv")}>{ "All candidates CSV" }</button>
+                    <button onclick={export("all-json")}>{ "All candidates JSON" }</button>
                     <button onclick={export("svg")}>{ "Plot SVG (frontier, references, budget)" }</button>
                 </div>
                 <table class="data" id="frontier-table">

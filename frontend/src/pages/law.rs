@@ -133,6 +133,7 @@ pub fn law_page(props: &Props) -> Html {
                 { format!("; {} bootstrap resamples.", r.bootstrap_samples) }</p>
                 <p><a id="use-law" class="button" href={explorer}>{ "Use this law in the Explorer" }</a></p>
                 { fit_plots(r) }
+                { crate::components::svg_button("fit-pva", "predicted-vs-actual.svg") }{ crate::components::svg_button("fit-residuals", "residuals.svg") }
                 </>
             }
         }

@@ -81,6 +81,7 @@ pub fn theory_page(props: &Props) -> Html {
                             { row("l* prefill / decode / memory (dense)", format!("{} / {} / {:.2}", opt(r.layers_prefill, 2), opt(r.layers_decode, 2), r.layers_memory_dense)) }
                             { row("r*, gqa*, l* (prefill, P1)", r.optimum_prefill.map_or("–".into(), |p| format!("{:.3}, {:.3}, {:.2}", p.ffn_ratio, p.gqa, p.layers))) }
                             { row("r*, gqa*, l* (decode)", r.optimum_decode.map_or("–".into(), |p| format!("{:.3}, {:.3}, {:.2}", p.ffn_ratio, p.gqa, p.layers))) }
+                            { row("r*, gqa*, l* (memory, dense)", format!("{:.3}, {:.3}, {:.2}", r.optimum_memory.ffn_ratio, r.optimum_memory.gqa, r.optimum_memory.layers)) }
                         </tbody></table>
                         <ul class="notes">{ for r.notes.iter().map(|n| html! { <li>{ n.clone() }</li> }) }</ul>
                     </> },
