@@ -291,6 +291,21 @@ pub fn analyse(input: &TheoryInput, c: &Coefficients) -> Result<TheoryReport> {
         notes.push("Eq. 9 needs α_ρ > α_r; this law's coefficients do not satisfy it, so the memory-bound ρ* is undefined.".into());
     }
     notes.push("Eq. 11's quadratic root comes from a loose derivation; the linear form solves the decode and memory constraints directly. Both are shown with their difference; they agree as δ → 0.".into());
+    let w = TheoryInput::WORKED_EXAMPLE;
+    let is_worked_example = i.peak_flops_per_sec == w.peak_flops_per_sec
+        && i.mem_bandwidth_bytes_per_sec == w.mem_bandwidth_bytes_per_sec
+        && i.memory_budget_bytes == w.memory_budget_bytes
+        && i.decode_target_secs == w.decode_target_secs
+        && i.generated_tokens == w.generated_tokens;
+    if is_worked_example {
+        if let (Some(rho), Some(md)) = (rho_mem, m_d) {
+            notes.push(format!(
+                "Worked example (§5.5.2): the paper quotes ρ* ≈ 0.20 and a 20-layer, 1024-wide MoE with K = 2, E = 10; Eq. 9 gives ρ* = {rho:.3} here, and the decode budget of {:.2} GB per step allows l* = {:.1} layers at d = {d}, r = {r}, gqa = {g}.",
+                md / 1e9,
+                md / decode_per_layer(r, g)
+            ));
+        }
+    }
     notes.push("The paper averages validation loss over the last 10 steps in one place and 1,000 in another; the law's coefficients inherit that ambiguity.".into());
     let optimum_prefill = f_p.map(|fp| fixed_point(c, d, 1.0, fp, 1.0 / 6.0, 4.0, &|r, g| xi_flops(g, r), r, g));
     let optimum_decode = m_d.map(|md| {
@@ -358,6 +373,7 @@ mod tests {
         assert!((r.eta.unwrap() - 0.125).abs() < 1e-12);
         assert_eq!(r.regime.name(), "memory-bound");
         assert!(r.notes[0].contains("0.395"), "{}", r.notes[0]);
+        assert!(r.notes.iter().any(|n| n.starts_with("Worked example (§5.5.2): the paper quotes ρ* ≈ 0.20")), "{:?}", r.notes);
     }
 
     #[test]

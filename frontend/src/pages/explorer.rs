@@ -122,6 +122,54 @@ fn json_rows(ev: &Evaluated, only_front: bool) -> String {
     serde_json::to_string(&rows).unwrap_or_default()
 }
 
+/// Props of the parts of the plot and page that do not move with the budgets: Yew skips them when a
+/// budget changes (the evaluation is the same allocation and the query minus budgets is equal).
+#[derive(Properties, PartialEq)]
+struct StaticProps {
+    ev: Rc<Evaluated>,
+    sx: Scale,
+    sy: Scale,
+    y_ppl: bool,
+    /// The query without the budget keys, for links.
+    link_query: Query,
+}
+
+/// Frontier line and points, and the reference models, inside the overlay SVG.
+#[function_component(FrontierLayer)]
+fn frontier_layer(p: &StaticProps) -> Html {
+    let (ev, sx, sy) = (&p.ev, p.sx, p.sy);
+    let yv = |pt: &Point| if p.y_ppl { pt.loss.exp() } else { pt.loss };
+    let frontier_pts = ev
+        .front
+        .iter()
+        .map(|&i| format!("{:.1},{:.1}", sx.px(ev.points[i].latency_secs * 1e3), sy.px(yv(&ev.points[i]))))
+        .collect::<Vec<_>>()
+        .join(" ");
+    html! {
+        <g class="frontier-layer">
+            <polyline id="frontier-line" class="frontier" points={frontier_pts} />
+            { for ev.front.iter().map(|&i| html! { <circle class="front-pt" cx={format!("{:.1}", sx.px(ev.points[i].latency_secs * 1e3))} cy={format!("{:.1}", sy.px(yv(&ev.points[i])))} r="3"><title>{ describe(&ev.candidates[i].arch) }</title></circle> }) }
+            { for ev.refs.iter().map(|(n, pt)| { let (x, y) = (sx.px(pt.latency_secs * 1e3), sy.px(yv(pt))); html! {
+                <g class="ref"><path d={format!("M{} {}l8 8m0 -8l-8 8", x - 4.0, y - 4.0)} /><text x={(x + 6.0).to_string()} y={(y - 6.0).to_string()}>{ n.clone() }</text></g> } }) }
+        </g>
+    }
+}
+
+/// The table of frontier designs under the plot.
+#[function_component(FrontierTable)]
+fn frontier_table(p: &StaticProps) -> Html {
+    let ev = &p.ev;
+    html! {
+        <table class="data" id="frontier-table">
+            <thead><tr><th>{ "#" }</th><th>{ "design" }</th><th>{ "loss" }</th><th>{ "ppl" }</th><th>{ "latency" }</th><th>{ "memory" }</th></tr></thead>
+            <tbody>{ for ev.front.iter().enumerate().map(|(k, &i)| html! {
+                <tr><td>{ k + 1 }</td><td><a href={arch_link(&ev.candidates[i].arch, &p.link_query)}>{ describe(&ev.candidates[i].arch) }</a></td>
+                <td>{ format!("{:.4}", ev.points[i].loss) }</td><td>{ format!("{:.2}", ev.points[i].loss.exp()) }</td><td>{ ms(ev.points[i].latency_secs) }</td><td>{ gb(ev.points[i].memory_bytes) }</td></tr>
+            }) }</tbody>
+        </table>
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub query: Query,
@@ -148,8 +196,10 @@ pub fn explorer(props: &Props) -> Html {
         move |_| -> Result<Rc<Evaluated>, String> {
             let cands = (*cands).clone()?;
             let (t, law) = (target?, law?);
+            // The built-in calibration is fitted once per page load: not part of the timed evaluation.
+            let efficiency = builtin_calibration().efficiency;
             let start = now_ms();
-            let ev = Evaluator { target: &t, level, efficiency: builtin_calibration().efficiency, law: &law, objective };
+            let ev = Evaluator { target: &t, level, efficiency, law: &law, objective };
             let points = ev.evaluate(&cands);
             let front = pareto_2d(&points);
             let eval_ms = now_ms() - start;
@@ -202,6 +252,8 @@ pub fn explorer(props: &Props) -> Html {
                 *redraw_ms.borrow_mut() = now_ms() - t0;
                 if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("explorer-plot")) {
                     let _ = el.set_attribute("data-redraw-ms", &format!("{:.3}", *redraw_ms.borrow()));
+                    let count = el.get_attribute("data-redraw-count").and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
+                    let _ = el.set_attribute("data-redraw-count", &(count + 1).to_string());
                 }
             }
         });
@@ -300,12 +352,7 @@ pub fn explorer(props: &Props) -> Html {
                     on.emit(q.with("mem_budget", if v >= mem_hi * 0.999 { String::new() } else { format!("{v:.3}") }));
                 })
             };
-            let frontier_pts = ev
-                .front
-                .iter()
-                .map(|&i| format!("{:.1},{:.1}", sx.px(ev.points[i].latency_secs * 1e3), sy.px(yv(&ev.points[i]))))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let link_query = q.with("budget", "").with("mem_budget", "");
             let onmove = {
                 let (hover, ev) = (hover.clone(), ev.clone());
                 Callback::from(move |e: MouseEvent| {
@@ -377,10 +424,7 @@ pub fn explorer(props: &Props) -> Html {
                             <line id="budget-line" class="budget" x1={sx.px(b * 1e3).to_string()} x2={sx.px(b * 1e3).to_string()} y1={M.2.to_string()} y2={(H - M.3).to_string()} />
                         }
                         { axes(&sx, &sy, &format!("{} latency (ms, log scale)", objective.name()), if y_ppl { "predicted perplexity (log scale)" } else { "predicted loss (nats/token)" }) }
-                        <polyline id="frontier-line" class="frontier" points={frontier_pts} />
-                        { for ev.front.iter().map(|&i| html! { <circle class="front-pt" cx={format!("{:.1}", sx.px(ev.points[i].latency_secs * 1e3))} cy={format!("{:.1}", sy.px(yv(&ev.points[i])))} r="3"><title>{ describe(&ev.candidates[i].arch) }</title></circle> }) }
-                        { for ev.refs.iter().map(|(n, p)| { let (x, y) = (sx.px(p.latency_secs * 1e3), sy.px(yv(p))); html! {
-                            <g class="ref"><path d={format!("M{} {}l8 8m0 -8l-8 8", x - 4.0, y - 4.0)} /><text x={(x + 6.0).to_string()} y={(y - 6.0).to_string()}>{ n.clone() }</text></g> } }) }
+                        <FrontierLayer ev={ev.clone()} sx={sx} sy={sy} y_ppl={y_ppl} link_query={link_query.clone()} />
                         if let Some(i) = best {
                             <circle id="best-marker" class="best-pt" cx={sx.px(ev.points[i].latency_secs * 1e3).to_string()} cy={sy.px(yv(&ev.points[i])).to_string()} r="9" />
                         }
@@ -401,13 +445,7 @@ pub fn explorer(props: &Props) -> Html {
                     <button onclick={export("all-json")}>{ "All candidates JSON" }</button>
                     <button onclick={export("svg")}>{ "Plot SVG (frontier, references, budget)" }</button>
                 </div>
-                <table class="data" id="frontier-table">
-                    <thead><tr><th>{ "#" }</th><th>{ "design" }</th><th>{ "loss" }</th><th>{ "ppl" }</th><th>{ "latency" }</th><th>{ "memory" }</th></tr></thead>
-                    <tbody>{ for ev.front.iter().enumerate().map(|(k, &i)| html! {
-                        <tr><td>{ k + 1 }</td><td><a href={arch_link(&ev.candidates[i].arch, q)}>{ describe(&ev.candidates[i].arch) }</a></td>
-                        <td>{ format!("{:.4}", ev.points[i].loss) }</td><td>{ format!("{:.2}", ev.points[i].loss.exp()) }</td><td>{ ms(ev.points[i].latency_secs) }</td><td>{ gb(ev.points[i].memory_bytes) }</td></tr>
-                    }) }</tbody>
-                </table>
+                <FrontierTable ev={ev.clone()} sx={sx} sy={sy} y_ppl={y_ppl} link_query={link_query} />
                 </>
             }
         }

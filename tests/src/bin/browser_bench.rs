@@ -41,15 +41,10 @@ async fn main() -> Result<()> {
     println!("evaluate 50,000 + frontier: median {:.1} ms over {} loads (target ≤ 50 ms)", median(&mut evals), evals.len());
 
     let mut redraws = Vec::new();
-    for (k, pos) in [200, 350, 500, 650, 800, 300, 450, 600, 750, 900, 250, 550].iter().enumerate() {
+    for pos in [200, 350, 500, 650, 800, 300, 450, 600, 750, 900, 250, 550] {
+        let before = js(&c, "return Number(document.getElementById('explorer-plot').dataset.redrawCount || 0);").await?;
         type_into(&c, "#budget-slider", &pos.to_string()).await?;
-        let ms = wait_for(
-            &c,
-            &format!("const v = document.getElementById('explorer-plot').dataset.redrawMs; return v !== window.__lastRedraw{k} && v;"),
-            10,
-        )
-        .await?;
-        js(&c, &format!("window.__lastRedraw{} = document.getElementById('explorer-plot').dataset.redrawMs; return true;", k + 1)).await?;
+        let ms = wait_for(&c, &format!("const p = document.getElementById('explorer-plot'); return Number(p.dataset.redrawCount || 0) > {before} && p.dataset.redrawMs;"), 10).await?;
         redraws.push(ms.as_str().and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN));
     }
     let max = redraws.iter().copied().fold(0.0, f64::max);
