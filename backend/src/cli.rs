@@ -339,8 +339,9 @@ pub struct TargetArgs {
     /// Override the KV-cache element type.
     #[arg(long)]
     pub kv: Option<String>,
-    /// Calibration profile for the calibrated level (a JSON written by `rooflaw calibrate --out`);
-    /// default: the built-in fit on public Jetson Orin measurements.
+    /// Calibration for the calibrated level (a JSON written by `rooflaw calibrate --out`; with several
+    /// profiles, the one matching the device and power mode); default: the built-in fit on public Jetson
+    /// Orin measurements.
     #[arg(long, value_name = "FILE")]
     pub calibration: Option<PathBuf>,
 }
@@ -403,7 +404,8 @@ pub struct CalibrateArgs {
     /// Fit one profile per value of these fields (comma-separated); default: one profile for all rows.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub group_by: Vec<GroupArg>,
-    /// Write the first fitted profile as JSON, for `predict --calibration FILE`.
+    /// Write the fitted profile (or, with --group-by, every profile) as JSON for `predict --calibration
+    /// FILE`, which picks the profile matching the target's device and power mode.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

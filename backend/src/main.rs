@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use cli::{ArchCommand, CalibrateArgs, Cli, Command, DevicesCommand, Format, GroupArg, LevelArg, ModelArgs, PredictArgs, TargetArgs};
 use output::{bytes, count, pct, print_csv, print_json, print_table, secs, table};
-use rooflaw::calibrate::{builtin_calibration, fit, parse_measurements, CalibrationProfile, GroupKey};
+use rooflaw::calibrate::{builtin_calibration, fit, parse_measurements, select_profile, CalibrationProfile, GroupKey};
 use rooflaw::cost::Phase;
 use rooflaw::hardware::parse_devices;
 use rooflaw::models::{find_model, reference_models};
@@ -83,13 +83,20 @@ fn target(cat: &Catalogue, t: &TargetArgs) -> Result<Target> {
     Ok(Target::new(device, t.power_mode.as_deref(), workload, precision(t)?)?)
 }
 
-fn calibration(t: &TargetArgs) -> Result<CalibrationProfile> {
+/// The calibration for the calibrated level: the built-in profile, or the profile of a file (one profile,
+/// or the list `calibrate --group-by … --out` writes) that matches the target's device and power mode.
+fn calibration(t: &TargetArgs, target: &Target) -> Result<CalibrationProfile> {
     match &t.calibration {
         None => Ok(builtin_calibration().clone()),
         Some(p) => {
-            let profile: CalibrationProfile = serde_json::from_str(&read(p, "calibration file")?).with_context(|| {
-                format!("{} is not a calibration profile (write one with `rooflaw calibrate FILE --out PROFILE.json`)", p.display())
-            })?;
+            let text = read(p, "calibration file")?;
+            let hint =
+                || format!("{} is not a calibration profile (write one with `rooflaw calibrate FILE --out PROFILE.json`)", p.display());
+            let profiles: Vec<CalibrationProfile> = match serde_json::from_str::<CalibrationProfile>(&text) {
+                Ok(one) => vec![one],
+                Err(_) => serde_json::from_str(&text).with_context(hint)?,
+            };
+            let profile = select_profile(&profiles, target).cloned().with_context(hint)?;
             profile.efficiency.validate()?;
             Ok(profile)
         }
@@ -118,7 +125,7 @@ fn run(cli: &Cli) -> Result<()> {
             if let Some(p) = &args.hf_config {
                 archs.push(hf::from_hf_config(&read(p, "config.json")?)?);
             }
-            let cal = calibration(&args.target)?;
+            let cal = calibration(&args.target, &t)?;
             plot::roofline_plot(&archs, &t, level(args.level), &cal.efficiency, &args.out)?;
             println!("wrote {}", args.out.display());
             Ok(())
@@ -445,7 +452,7 @@ struct BreakdownRow<'a> {
 fn predict_cmd(format: Format, cat: &Catalogue, args: &PredictArgs) -> Result<()> {
     let arch = load_architecture(&args.model)?;
     let t = target(cat, &args.target)?;
-    let cal = calibration(&args.target)?;
+    let cal = calibration(&args.target, &t)?;
     if let Some(l) = args.breakdown {
         return print_breakdown(format, &arch, &t, level(l), &cal);
     }
@@ -607,7 +614,13 @@ fn calibrate_cmd(format: Format, cat: &Catalogue, args: &CalibrateArgs) -> Resul
         .collect();
     let report = fit(&rows, cat, &keys)?;
     if let Some(out) = &args.out {
-        let json = serde_json::to_string_pretty(&report.profiles[0]).context("cannot encode the profile")?;
+        // One profile as an object; several (with --group-by) as a list that `predict` picks from.
+        let json = if report.profiles.len() == 1 {
+            serde_json::to_string_pretty(&report.profiles[0])
+        } else {
+            serde_json::to_string_pretty(&report.profiles)
+        }
+        .context("cannot encode the profiles")?;
         std::fs::write(out, json)
             .with_context(|| format!("cannot write {} (check the directory exists and is writable)", out.display()))?;
     }

@@ -250,7 +250,7 @@ fn memory_budget(text: &Option<String>, t: &Target) -> Result<Option<f64>> {
 pub fn frontier_cmd(format: Format, cat: &Catalogue, args: &FrontierArgs) -> Result<()> {
     let t = target(cat, &args.target)?;
     let law = load_law(&args.law)?;
-    let cal = calibration(&args.target)?;
+    let cal = calibration(&args.target, &t)?;
     let scenario = args.scenario.as_deref().map(find_scenario).transpose()?;
     let obj = scenario.map_or(objective(args.space.objective), |s| s.objective);
     if let Some(b) = args.latency_budget {
@@ -375,7 +375,7 @@ pub fn match_cmd(format: Format, cat: &Catalogue, args: &MatchArgs) -> Result<()
     let reference = load_architecture(&args.model)?;
     let t = target(cat, &args.target)?;
     let law = load_law(&args.law)?;
-    let cal = calibration(&args.target)?;
+    let cal = calibration(&args.target, &t)?;
     let ev = Evaluator {
         target: &t,
         level: level(args.space.level),

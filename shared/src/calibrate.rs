@@ -133,11 +133,31 @@ pub struct FittedRow {
     pub loo_predicted_secs: Option<f64>,
 }
 
+/// Which measurements a profile speaks for: the values of the fields it was grouped by (None: any).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Scope {
+    /// Device id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// Power mode (catalogue name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_mode: Option<String>,
+    /// Engine, as written in the measurements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// Precision label, as written in the measurements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<String>,
+}
+
 /// A fitted calibration profile: usable by `predict --calibration FILE`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CalibrationProfile {
     /// What the profile was fitted on (group values, or "all rows").
     pub label: String,
+    /// The group it was fitted on (empty: all rows).
+    #[serde(default)]
+    pub scope: Scope,
     /// η_c, η_m and the overheads.
     pub efficiency: Efficiency,
     /// Whether prefill rows identified η_c (otherwise it is left at 1: peak).
@@ -170,6 +190,7 @@ struct Obs {
     decode: bool,
     measured_secs: f64,
     group: String,
+    scope: Scope,
 }
 
 fn resolve(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]) -> (Vec<Obs>, Vec<SkippedRow>) {
@@ -208,14 +229,18 @@ fn resolve(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
                 continue;
             }
         };
-        let group = group_by
+        let mut scope = Scope::default();
+        for k in group_by {
+            match k {
+                GroupKey::Device => scope.device = Some(target.device_id.clone()),
+                GroupKey::PowerMode => scope.power_mode = Some(target.power_mode.clone()),
+                GroupKey::Engine => scope.engine = Some(row.engine.clone()),
+                GroupKey::Precision => scope.precision = Some(row.precision.clone()),
+            }
+        }
+        let group = [&scope.device, &scope.power_mode, &scope.engine, &scope.precision]
             .iter()
-            .map(|k| match k {
-                GroupKey::Device => row.device.as_str(),
-                GroupKey::PowerMode => row.power_mode.as_str(),
-                GroupKey::Engine => row.engine.as_str(),
-                GroupKey::Precision => row.precision.as_str(),
-            })
+            .filter_map(|v| v.as_deref())
             .collect::<Vec<_>>()
             .join(" / ");
         obs.push(Obs {
@@ -225,9 +250,10 @@ fn resolve(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             decode: true,
             measured_secs: 1.0 / row.decode_tokens_per_sec,
             group: group.clone(),
+            scope: scope.clone(),
         });
         if let Some(rate) = row.prefill_tokens_per_sec.filter(|r| r.is_finite() && *r > 0.0) {
-            obs.push(Obs { line, arch, target, decode: false, measured_secs: prompt as f64 / rate, group });
+            obs.push(Obs { line, arch, target, decode: false, measured_secs: prompt as f64 / rate, group, scope });
         }
     }
     (obs, skipped)
@@ -350,6 +376,7 @@ pub fn fit(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
         };
         profiles.push(CalibrationProfile {
             label: if g.is_empty() { "all rows".to_string() } else { g },
+            scope: members[0].scope.clone(),
             efficiency: eff,
             eta_compute_identified: members.iter().any(|o| !o.decode),
             rows_used: members.len(),
@@ -362,6 +389,17 @@ pub fn fit(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
         return Err(Error::invalid("measurements", "no group has the 3 usable rows a fit needs", "group by fewer keys, or add rows"));
     }
     Ok(CalibrationReport { profiles, skipped })
+}
+
+/// The profile that speaks for `target`: the one whose device and power mode match it (a profile not
+/// grouped by a field matches any value), preferring the most specific; the first profile otherwise.
+pub fn select_profile<'a>(profiles: &'a [CalibrationProfile], target: &Target) -> Option<&'a CalibrationProfile> {
+    let fits = |p: &CalibrationProfile| {
+        p.scope.device.as_deref().is_none_or(|d| d == target.device_id)
+            && p.scope.power_mode.as_deref().is_none_or(|m| m == target.power_mode)
+    };
+    let specificity = |p: &CalibrationProfile| usize::from(p.scope.device.is_some()) + usize::from(p.scope.power_mode.is_some());
+    profiles.iter().filter(|p| fits(p)).max_by_key(|p| specificity(p)).or(profiles.first())
 }
 
 /// The built-in profile: all public Jetson Orin rows of `data/orin_measurements.csv` (MLC, W4A16 decode)
@@ -432,6 +470,26 @@ mod tests {
         assert!((p.efficiency.memory - 0.6).abs() < 0.002, "{:?}", p.efficiency);
         assert!((p.efficiency.token_overhead_secs - 1e-3).abs() < 1e-4, "{:?}", p.efficiency);
         assert!(p.in_sample_mape < 0.002);
+    }
+
+    #[test]
+    fn grouped_profiles_are_picked_by_device() {
+        let rows = parse_measurements(include_str!("../data/orin_measurements.csv"), "m.csv").unwrap();
+        let cat = Catalogue::default();
+        let report = fit(&rows, &cat, &[GroupKey::Device]).unwrap();
+        // AGX Orin has 2 usable rows and the Orin Nano Super 2: only the Orin Nano 8GB (3 rows) gets a profile.
+        assert_eq!(report.profiles.len(), 1);
+        assert_eq!(report.profiles[0].scope.device.as_deref(), Some("jetson-orin-nano-8gb"));
+        let nano = Target::new(cat.get("jetson-orin-nano-8gb").unwrap(), None, Workload::PAPER, Precision::FP16).unwrap();
+        assert_eq!(select_profile(&report.profiles, &nano).unwrap().scope.device.as_deref(), Some("jetson-orin-nano-8gb"));
+        // A device without its own profile falls back to the first one rather than failing.
+        let agx = Target::new(cat.get("jetson-agx-orin-64gb").unwrap(), None, Workload::PAPER, Precision::FP16).unwrap();
+        assert!(select_profile(&report.profiles, &agx).is_some());
+        let mut pooled = builtin_calibration().clone();
+        pooled.label = "pooled".into();
+        let both = [pooled, report.profiles[0].clone()];
+        assert_eq!(select_profile(&both, &nano).unwrap().scope.device.as_deref(), Some("jetson-orin-nano-8gb"));
+        assert_eq!(select_profile(&both, &agx).unwrap().label, "pooled");
     }
 
     #[test]

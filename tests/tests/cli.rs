@@ -165,3 +165,27 @@ fn roofline_plots_and_calibration_round_trip() {
     assert!((per_token - 1.0 / 163.9).abs() / (1.0 / 163.9) < 0.15, "{per_token}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn grouped_calibration_is_picked_by_device() {
+    let dir = std::env::temp_dir().join(format!("rooflaw-group-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profiles = dir.join("profiles.json");
+    let csv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/orin_measurements.csv");
+    // Two device groups with at least 3 usable rows: add a third AGX Orin row (Llama-3.1-8B at 33 tokens/s).
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    text.push_str("jetson-agx-orin-64gb,MAXN,MLC 0.1.2,q4f16_ft,Llama-3.1-8B,meta-llama/Llama-3.1-8B,1,33.0,test row\n");
+    let measurements = dir.join("m.csv");
+    std::fs::write(&measurements, text).unwrap();
+    let o = run(&["calibrate", measurements.to_str().unwrap(), "--group-by", "device", "--out", profiles.to_str().unwrap(), "--format", "json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&profiles).unwrap()).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2, "{v}");
+    for device in ["jetson-agx-orin-64gb", "jetson-orin-nano-8gb"] {
+        let o = run(&["predict", "llama-3.2-1b", "--device", device, "--calibration", profiles.to_str().unwrap(), "--format", "json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let p: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(p["calibration"]["label"], device, "{device}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
