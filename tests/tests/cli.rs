@@ -177,7 +177,16 @@ fn grouped_calibration_is_picked_by_device() {
     text.push_str("jetson-agx-orin-64gb,MAXN,MLC 0.1.2,q4f16_ft,Llama-3.1-8B,meta-llama/Llama-3.1-8B,1,33.0,test row\n");
     let measurements = dir.join("m.csv");
     std::fs::write(&measurements, text).unwrap();
-    let o = run(&["calibrate", measurements.to_str().unwrap(), "--group-by", "device", "--out", profiles.to_str().unwrap(), "--format", "json"]);
+    let o = run(&[
+        "calibrate",
+        measurements.to_str().unwrap(),
+        "--group-by",
+        "device",
+        "--out",
+        profiles.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&profiles).unwrap()).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2, "{v}");
