@@ -94,6 +94,17 @@ impl Operator {
     pub fn at(&self, context: f64) -> Cost {
         self.base.add_scaled(&self.per_context, context)
     }
+
+    /// Cost of one execution summed over a phase: the prefill, or every decode step of `w`.
+    pub fn over_phase(&self, phase: Phase, w: &Workload) -> Cost {
+        match phase {
+            Phase::Prefill => self.base,
+            Phase::Decode => {
+                let (steps, context_sum) = decode_steps(w);
+                self.base.scaled(steps).add_scaled(&self.per_context, context_sum)
+            }
+        }
+    }
 }
 
 /// Expected number of distinct experts that `tokens` tokens touch in one MoE layer under uniform top-K
@@ -287,14 +298,7 @@ pub fn operators(arch: &Architecture, w: &Workload, p: &Precision, phase: Phase,
 /// context of S_in + k, Eq. 4), including `repeats`.
 pub fn phase_total(arch: &Architecture, w: &Workload, p: &Precision, phase: Phase, set: OperatorSet) -> Cost {
     let mut total = Cost::default();
-    let (steps, context_sum) = decode_steps(w);
-    visit_operators(arch, w, p, phase, set, |op| {
-        let one = match phase {
-            Phase::Prefill => op.base,
-            Phase::Decode => op.base.scaled(steps).add_scaled(&op.per_context, context_sum),
-        };
-        total = total.add_scaled(&one, op.repeats);
-    });
+    visit_operators(arch, w, p, phase, set, |op| total = total.add_scaled(&op.over_phase(phase, w), op.repeats));
     total
 }
 

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::arch::Architecture;
-use crate::cost::{decode_steps, visit_operators, Cost, OperatorSet, Phase};
+use crate::cost::{visit_operators, Cost, Operator, OperatorSet, Phase};
 use crate::error::{Error, Result};
 use crate::hardware::Device;
 use crate::precision::{MathPrecision, Precision};
@@ -141,6 +141,7 @@ pub struct Latency {
 }
 
 /// Σ over integer x in [lo, hi] of max(a + b·x, c + e·x), exactly, in O(1).
+#[inline]
 fn sum_max_linear(a: f64, b: f64, c: f64, e: f64, lo: f64, hi: f64) -> f64 {
     if hi < lo {
         return 0.0;
@@ -165,53 +166,71 @@ fn sum_max_linear(a: f64, b: f64, c: f64, e: f64, lo: f64, hi: f64) -> f64 {
     }
 }
 
-/// Time of one phase: prefill once, or all decode steps, over every operator (Eq. 4), without the fixed
-/// overheads. `flops_per_sec` and `bytes_per_sec` are the effective ceilings.
-fn phase_secs(arch: &Architecture, t: &Target, phase: Phase, set: OperatorSet, flops_per_sec: f64, bytes_per_sec: f64) -> f64 {
-    let w = &t.workload;
-    let (inv_pi, inv_beta) = (1.0 / flops_per_sec, 1.0 / bytes_per_sec);
-    let mut secs = 0.0;
-    let (lo, hi) = (w.prompt_tokens as f64 + 1.0, (w.prompt_tokens + w.generated_tokens) as f64);
-    visit_operators(arch, w, &t.precision, phase, set, |op| {
-        let one = match phase {
-            Phase::Prefill => (op.base.flops * inv_pi).max(op.base.bytes() * inv_beta),
-            Phase::Decode => sum_max_linear(
-                op.base.flops * inv_pi,
-                op.per_context.flops * inv_pi,
-                op.base.bytes() * inv_beta,
-                op.per_context.bytes() * inv_beta,
-                lo,
-                hi,
-            ),
-        };
-        secs += op.repeats * one;
-    });
-    secs
+/// The effective ceilings of a level on a target, and the decode contexts to sum over.
+struct Pricing {
+    eff: Efficiency,
+    inv_pi: f64,
+    inv_beta: f64,
+    /// First and last decode context, S_in + 1 and S_in + S_out.
+    lo: f64,
+    hi: f64,
 }
 
-/// Latency of one phase only (prefill, or all decode steps) with its fixed overheads: what a frontier
+impl Pricing {
+    fn new(t: &Target, level: Level, efficiency: &Efficiency) -> Self {
+        let eff = if level == Level::Calibrated { *efficiency } else { Efficiency::PEAK };
+        let w = &t.workload;
+        Pricing {
+            eff,
+            // Reciprocals: the frontier prices millions of operators, and a multiply is cheaper than a divide.
+            inv_pi: 1.0 / (eff.compute * t.peak_flops_per_sec),
+            inv_beta: 1.0 / (eff.memory * t.mem_bandwidth_bytes_per_sec),
+            lo: w.prompt_tokens as f64 + 1.0,
+            hi: (w.prompt_tokens + w.generated_tokens) as f64,
+        }
+    }
+
+    /// Seconds of one execution of `op` over a phase: max(F/π, M/β) for the prefill (Eq. 3), its exact
+    /// sum over every decode step otherwise (Eq. 4). Inlined: it runs for every operator of every candidate.
+    #[inline(always)]
+    fn op_secs(&self, op: &Operator, phase: Phase) -> f64 {
+        match phase {
+            Phase::Prefill => (op.base.flops * self.inv_pi).max(op.base.bytes() * self.inv_beta),
+            Phase::Decode => sum_max_linear(
+                op.base.flops * self.inv_pi,
+                op.per_context.flops * self.inv_pi,
+                op.base.bytes() * self.inv_beta,
+                op.per_context.bytes() * self.inv_beta,
+                self.lo,
+                self.hi,
+            ),
+        }
+    }
+
+    /// Fixed overheads of a phase: l·t_layer + t_token per forward pass.
+    fn fixed_secs(&self, arch: &Architecture, t: &Target, phase: Phase) -> f64 {
+        let passes = match phase {
+            Phase::Prefill => 1.0,
+            Phase::Decode => t.workload.generated_tokens as f64,
+        };
+        passes * (arch.layers as f64 * self.eff.layer_overhead_secs + self.eff.token_overhead_secs)
+    }
+}
+
+/// Latency of one phase (the prefill, or all decode steps) with its fixed overheads: what a frontier
 /// search on a single-phase objective needs, at half the cost of [`latency`].
 pub fn phase_latency(arch: &Architecture, t: &Target, level: Level, efficiency: &Efficiency, phase: Phase) -> f64 {
-    let eff = if level == Level::Calibrated { *efficiency } else { Efficiency::PEAK };
-    let fixed = arch.layers as f64 * eff.layer_overhead_secs + eff.token_overhead_secs;
-    let passes = match phase {
-        Phase::Prefill => 1.0,
-        Phase::Decode => t.workload.generated_tokens as f64,
-    };
-    phase_secs(arch, t, phase, level.operator_set(), eff.compute * t.peak_flops_per_sec, eff.memory * t.mem_bandwidth_bytes_per_sec)
-        + passes * fixed
+    let pricing = Pricing::new(t, level, efficiency);
+    let mut secs = 0.0;
+    visit_operators(arch, &t.workload, &t.precision, phase, level.operator_set(), |op| secs += op.repeats * pricing.op_secs(&op, phase));
+    secs + pricing.fixed_secs(arch, t, phase)
 }
 
 /// End-to-end latency of `arch` at a level. `efficiency` is used only by [`Level::Calibrated`].
 pub fn latency(arch: &Architecture, t: &Target, level: Level, efficiency: &Efficiency) -> Latency {
-    let eff = if level == Level::Calibrated { *efficiency } else { Efficiency::PEAK };
-    let set = level.operator_set();
-    let pi = eff.compute * t.peak_flops_per_sec;
-    let beta = eff.memory * t.mem_bandwidth_bytes_per_sec;
-    let fixed = arch.layers as f64 * eff.layer_overhead_secs + eff.token_overhead_secs;
+    let prefill_secs = phase_latency(arch, t, level, efficiency, Phase::Prefill);
+    let decode_secs = phase_latency(arch, t, level, efficiency, Phase::Decode);
     let steps = t.workload.generated_tokens as f64;
-    let prefill_secs = phase_secs(arch, t, Phase::Prefill, set, pi, beta) + fixed;
-    let decode_secs = phase_secs(arch, t, Phase::Decode, set, pi, beta) + steps * fixed;
     Latency {
         prefill_secs,
         decode_secs,
@@ -255,28 +274,10 @@ pub struct OperatorTiming {
 /// Per-operator rows for a phase at a level; their `time_secs` add up to the phase latency less the
 /// fixed overheads, their costs to [`crate::cost::phase_total`].
 pub fn breakdown(arch: &Architecture, t: &Target, level: Level, efficiency: &Efficiency, phase: Phase) -> Vec<OperatorTiming> {
-    let eff = if level == Level::Calibrated { *efficiency } else { Efficiency::PEAK };
-    let pi = eff.compute * t.peak_flops_per_sec;
-    let beta = eff.memory * t.mem_bandwidth_bytes_per_sec;
-    let w = &t.workload;
-    let (steps, context_sum) = decode_steps(w);
-    let (lo, hi) = (w.prompt_tokens as f64 + 1.0, (w.prompt_tokens + w.generated_tokens) as f64);
+    let pricing = Pricing::new(t, level, efficiency);
     let mut rows = Vec::new();
-    visit_operators(arch, w, &t.precision, phase, level.operator_set(), |op| {
-        let (one, secs) = match phase {
-            Phase::Prefill => (op.base, (op.base.flops / pi).max(op.base.bytes() / beta)),
-            Phase::Decode => (
-                op.base.scaled(steps).add_scaled(&op.per_context, context_sum),
-                sum_max_linear(
-                    op.base.flops / pi,
-                    op.per_context.flops / pi,
-                    op.base.bytes() / beta,
-                    op.per_context.bytes() / beta,
-                    lo,
-                    hi,
-                ),
-            ),
-        };
+    visit_operators(arch, &t.workload, &t.precision, phase, level.operator_set(), |op| {
+        let (one, secs) = (op.over_phase(phase, &t.workload), pricing.op_secs(&op, phase));
         let cost = one.scaled(op.repeats);
         let bytes = cost.bytes();
         rows.push(OperatorTiming {
@@ -286,7 +287,7 @@ pub fn breakdown(arch: &Architecture, t: &Target, level: Level, efficiency: &Eff
             cost,
             bytes,
             intensity_flops_per_byte: if bytes > 0.0 { cost.flops / bytes } else { f64::INFINITY },
-            bound: if cost.flops / pi > bytes / beta { Bound::Compute } else { Bound::Memory },
+            bound: if cost.flops * pricing.inv_pi > bytes * pricing.inv_beta { Bound::Compute } else { Bound::Memory },
             time_secs: op.repeats * secs,
         });
     });
