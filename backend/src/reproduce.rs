@@ -10,7 +10,7 @@ use crate::search::frontier_of;
 use rooflaw::findings::{shift, summarise, FrontierFindings};
 use rooflaw::frontier::Objective;
 use rooflaw::law::Law;
-use rooflaw::space::{enumerate_grid, find_space, latin_hypercube, Candidate, DesignSpace};
+use rooflaw::space::{find_space, Candidate, DesignSpace};
 use rooflaw::{Catalogue, Precision, Target, Workload};
 
 const DEVICE: &str = "jetson-agx-orin-64gb";
@@ -53,13 +53,14 @@ pub fn reproduce_cmd(cat: &Catalogue, args: &ReproduceArgs) -> Result<()> {
     let device = cat.get(DEVICE)?;
     let law = Law::paper();
     let mut spaces: Vec<(String, Vec<Candidate>, String)> = Vec::new();
-    if let DesignSpace::Grid(g) = find_space("paper-table5")? {
-        let (raw, c) = enumerate_grid(g);
-        spaces.push(("paper-table5".into(), c, format!("{raw} combinations")));
-    }
-    if let DesignSpace::Continuous(c) = find_space("wide")? {
-        let cands = latin_hypercube(c, args.samples, args.seed);
-        spaces.push(("wide".into(), cands, format!("{} Latin-hypercube draws (seed {})", args.samples, args.seed)));
+    for name in ["paper-table5", "wide"] {
+        let space = find_space(name)?;
+        let (tried, cands) = space.candidates(args.samples, args.seed)?;
+        let how = match space {
+            DesignSpace::Grid(_) => format!("{tried} combinations"),
+            DesignSpace::Continuous(_) => format!("{tried} Latin-hypercube draws (seed {})", args.seed),
+        };
+        spaces.push((name.to_string(), cands, how));
     }
     let mut cells = Vec::new();
     let mut shifts = Vec::new();

@@ -15,7 +15,7 @@ use rooflaw::frontier::{
 };
 use rooflaw::law::{find_law, Law, LawInputs};
 use rooflaw::models::reference_models;
-use rooflaw::space::{enumerate_grid, find_space, latin_hypercube, Candidate, DesignSpace};
+use rooflaw::space::{find_space, Candidate, DesignSpace};
 use rooflaw::theory::{analyse, TheoryInput};
 use rooflaw::{Architecture, Catalogue, Precision, Target};
 
@@ -58,18 +58,8 @@ pub fn candidates(s: &SpaceArgs, vocab: Option<(u64, bool)>) -> Result<(DesignSp
         Some((v, tied)) => space.with_vocab(v, tied),
         None => space,
     };
-    Ok(match &space {
-        DesignSpace::Grid(g) => {
-            let (raw, c) = enumerate_grid(g);
-            (space.clone(), raw as usize, c)
-        }
-        DesignSpace::Continuous(c) => {
-            if s.samples == 0 {
-                bail!("--samples must be at least 1 for a continuous space");
-            }
-            (space.clone(), s.samples, latin_hypercube(c, s.samples, s.seed))
-        }
-    })
+    let (tried, cands) = space.candidates(s.samples, s.seed)?;
+    Ok((space, tried as usize, cands))
 }
 
 fn evaluate(

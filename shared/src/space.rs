@@ -175,6 +175,20 @@ impl DesignSpace {
         s
     }
 
+    /// The space's candidates and how many combinations (grid) or draws (continuous: `samples` seeded
+    /// Latin-hypercube draws) were tried to get them; `samples` and `seed` are ignored for a grid.
+    pub fn candidates(&self, samples: usize, seed: u64) -> Result<(u64, Vec<Candidate>)> {
+        match self {
+            DesignSpace::Grid(g) => Ok(enumerate_grid(g)),
+            DesignSpace::Continuous(c) => {
+                if samples == 0 {
+                    return Err(Error::invalid("samples", "a continuous space needs at least 1 draw, got 0", "use e.g. 50000"));
+                }
+                Ok((samples as u64, latin_hypercube(c, samples, seed)))
+            }
+        }
+    }
+
     /// Parses a space JSON (the shape of `data/spaces.json` entries).
     pub fn from_json(text: &str, what: &str) -> Result<DesignSpace> {
         serde_json::from_str(text).map_err(|e| Error::parse(what, format!("{e}; see `rooflaw frontier --help` for the space format")))
@@ -347,6 +361,16 @@ mod tests {
         // 3072 → 48: 5. Sum 41, × 8 depths × 5 (E, K) × 4 r = 6,560.
         assert_eq!(valid.len(), 6_560);
         assert!(valid.iter().all(|c| c.arch.validate_again()));
+    }
+
+    #[test]
+    fn candidates_dispatch_on_the_kind_of_space() {
+        assert_eq!(find_space("paper-table5").unwrap().candidates(0, 1).unwrap().0, 7_200);
+        let wide = find_space("wide").unwrap();
+        let (tried, c) = wide.candidates(500, 3).unwrap();
+        let DesignSpace::Continuous(cs) = wide else { panic!("continuous") };
+        assert_eq!((tried, c), (500, latin_hypercube(cs, 500, 3)));
+        assert!(wide.candidates(0, 1).unwrap_err().to_string().starts_with("samples: a continuous space needs at least 1 draw"));
     }
 
     #[test]

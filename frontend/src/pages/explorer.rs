@@ -6,7 +6,7 @@ use std::rc::Rc;
 use rooflaw::calibrate::builtin_calibration;
 use rooflaw::frontier::{best_feasible, pareto_2d, Budget, Evaluator, Objective, Point, SCENARIOS};
 use rooflaw::models::reference_models;
-use rooflaw::space::{enumerate_grid, find_space, latin_hypercube, Candidate, DesignSpace};
+use rooflaw::space::{find_space, Candidate};
 use rooflaw::{Architecture, Level};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -16,17 +16,13 @@ use crate::law_state::law_of;
 use crate::plot::{axes, extent, legend, Scale, H, M, W};
 use crate::state::{to_hash, Query, Route};
 
-/// Candidates of a space.
+/// Candidates of a space (at most 200,000 draws, to keep the page responsive).
 pub fn space_candidates(space: &str, samples: usize, seed: u64) -> Result<Vec<Candidate>, String> {
-    match find_space(space).map_err(|e| e.to_string())? {
-        DesignSpace::Grid(g) => Ok(enumerate_grid(g).1),
-        DesignSpace::Continuous(c) => {
-            if samples == 0 || samples > 200_000 {
-                return Err(format!("samples: {samples} is outside 1–200,000; use e.g. 50000"));
-            }
-            Ok(latin_hypercube(c, samples, seed))
-        }
+    if samples > 200_000 {
+        return Err(format!("samples: {samples} is more than 200,000; use e.g. 50000"));
     }
+    let (_, cands) = find_space(space).and_then(|s| s.candidates(samples, seed)).map_err(|e| e.to_string())?;
+    Ok(cands)
 }
 
 /// Level and objective from the query.
@@ -58,6 +54,10 @@ pub struct Evaluated {
     pub eval_ms: f64,
     /// Usable memory of the device.
     pub usable_memory: f64,
+    /// Extent of the candidates' latencies in seconds (padded, log): the latency slider's range.
+    pub latency_range_secs: (f64, f64),
+    /// Largest memory footprint or the usable memory, in GB: the memory slider's range.
+    pub memory_max_gb: f64,
 }
 
 // An evaluation is identified by its allocation: the memo hands out a new one when inputs change.
@@ -204,7 +204,18 @@ pub fn explorer(props: &Props) -> Html {
             let front = pareto_2d(&points);
             let eval_ms = now_ms() - start;
             let refs = reference_models().iter().filter_map(|m| m.architecture().ok()).map(|a| (a.name.clone(), ev.point(&a))).collect();
-            Ok(Rc::new(Evaluated { candidates: cands, points, front, refs, eval_ms, usable_memory: t.usable_memory_bytes }))
+            let latency_range_secs = extent(points.iter().map(|p| p.latency_secs), true);
+            let memory_max_gb = points.iter().map(|p| p.memory_bytes).fold(t.usable_memory_bytes, f64::max) / 1e9;
+            Ok(Rc::new(Evaluated {
+                candidates: cands,
+                points,
+                front,
+                refs,
+                eval_ms,
+                usable_memory: t.usable_memory_bytes,
+                latency_range_secs,
+                memory_max_gb,
+            }))
         }
     });
 
@@ -215,29 +226,30 @@ pub fn explorer(props: &Props) -> Html {
     let y_ppl = q.get("y", "loss") == "ppl";
     let yv = move |p: &Point| if y_ppl { p.loss.exp() } else { p.loss };
 
-    // Scales from every point and reference, so budget moves never rescale.
-    let scales = evaluated.as_ref().as_ref().ok().map(|ev| {
-        let (x0, x1) = extent(ev.points.iter().map(|p| p.latency_secs * 1e3).chain(ev.refs.iter().map(|r| r.1.latency_secs * 1e3)), true);
-        let (y0, y1) = extent(ev.points.iter().map(yv), y_ppl);
-        (Scale::x(x0, x1, true), Scale::y(y0, y1, y_ppl))
+    // Scales from every point and reference, once per evaluation and y axis: budget moves never rescale
+    // and never rescan the candidates.
+    let scales = use_memo((evaluated.clone(), y_ppl), |(evaluated, y_ppl)| {
+        let y_ppl = *y_ppl;
+        evaluated.as_ref().as_ref().ok().map(|ev| {
+            let (x0, x1) =
+                extent(ev.points.iter().map(|p| p.latency_secs * 1e3).chain(ev.refs.iter().map(|r| r.1.latency_secs * 1e3)), true);
+            let (y0, y1) = extent(ev.points.iter().map(|p| if y_ppl { p.loss.exp() } else { p.loss }), y_ppl);
+            (Scale::x(x0, x1, true), Scale::y(y0, y1, y_ppl))
+        })
     });
+    let scales = *scales;
 
     // Draw the candidates on the canvas when the evaluation (or the y axis) changes, not on budget moves.
     {
         let canvas = canvas.clone();
         let evaluated = evaluated.clone();
-        use_effect_with((evaluated.clone(), y_ppl), move |_| {
-            if let (Some(c), Ok(ev)) = (canvas.cast::<web_sys::HtmlCanvasElement>(), evaluated.as_ref()) {
+        use_effect_with((evaluated.clone(), scales), move |_| {
+            if let (Some(c), Ok(ev), Some((sx, sy))) = (canvas.cast::<web_sys::HtmlCanvasElement>(), evaluated.as_ref(), scales) {
                 if let Some(ctx) = c.get_context("2d").ok().flatten().and_then(|x| x.dyn_into::<web_sys::CanvasRenderingContext2d>().ok()) {
                     ctx.clear_rect(0.0, 0.0, W, H);
-                    let (x0, x1) =
-                        extent(ev.points.iter().map(|p| p.latency_secs * 1e3).chain(ev.refs.iter().map(|r| r.1.latency_secs * 1e3)), true);
-                    let (y0, y1) = extent(ev.points.iter().map(|p| if y_ppl { p.loss.exp() } else { p.loss }), y_ppl);
-                    let (sx, sy) = (Scale::x(x0, x1, true), Scale::y(y0, y1, y_ppl));
                     ctx.set_fill_style_str("rgba(120,120,120,0.45)");
                     for p in &ev.points {
-                        let y = if y_ppl { p.loss.exp() } else { p.loss };
-                        ctx.fill_rect(sx.px(p.latency_secs * 1e3) - 1.0, sy.px(y) - 1.0, 2.0, 2.0);
+                        ctx.fill_rect(sx.px(p.latency_secs * 1e3) - 1.0, sy.px(yv(p)) - 1.0, 2.0, 2.0);
                     }
                 }
             }
@@ -332,9 +344,9 @@ pub fn explorer(props: &Props) -> Html {
                 ev.points.len()
             };
             // Slider positions: log latency over the data range, memory in GB.
-            let (lat_lo, lat_hi) = extent(ev.points.iter().map(|p| p.latency_secs), true);
+            let (lat_lo, lat_hi) = ev.latency_range_secs;
             let pos = budget_secs.map_or(1000.0, |b| 1000.0 * (b.ln() - lat_lo.ln()) / (lat_hi.ln() - lat_lo.ln())).clamp(0.0, 1000.0);
-            let mem_hi = ev.points.iter().map(|p| p.memory_bytes).fold(ev.usable_memory, f64::max) / 1e9;
+            let mem_hi = ev.memory_max_gb;
             let on_budget = {
                 let (q, on, changed_at) = (q.clone(), on.clone(), changed_at.clone());
                 Callback::from(move |e: InputEvent| {
