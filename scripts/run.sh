@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup show active-toolchain > /dev/null
-cargo build --release --quiet -p rooflaw-server
+cargo build --release --quiet -p rooflaw-cli
 if [ "$#" -gt 0 ]; then
   exec target/release/rooflaw "$@"
 fi

@@ -21,7 +21,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p rooflaw -p rooflaw-web --target wasm32-unknown-unknown -- -D warnings
 
 step "unit, integration and CLI tests; benchmarks in test mode"
-cargo build -p rooflaw-server
+cargo build -p rooflaw-cli
 cargo test --workspace --all-targets
 
 step "the science crate's tests on wasm32, in headless Chromium"

@@ -1,12 +1,15 @@
 //! Form controls shared by the pages, and reading a device/workload/precision from the URL state.
 
-use rooflaw::hardware::{builtin_devices, Device, Peaks, PowerMode};
+use rooflaw::api::{defaults, TargetRequest};
+use rooflaw::hardware::builtin_devices;
+use rooflaw::models::reference_models;
 use rooflaw::precision::PRESETS;
-use rooflaw::{Precision, Target, Workload};
+use rooflaw::Architecture;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::state::Query;
+use crate::inputs::{device_of, CUSTOM_DEFAULTS};
+use crate::state::{to_hash, Query, Route};
 
 /// Called with the new query when a control changes.
 pub type OnQuery = Callback<Query>;
@@ -74,97 +77,63 @@ pub fn device_options() -> Vec<(String, String)> {
     v
 }
 
+/// Reference model ids and names.
+pub fn model_options() -> Vec<(String, String)> {
+    reference_models().iter().map(|m| (m.id.clone(), m.spec.name.clone().unwrap_or_default())).collect()
+}
+
+/// Candidate summary for tooltips and tables.
+pub fn describe(a: &Architecture) -> String {
+    format!("{} · {} params", a.summary(), thousands(a.params().total))
+}
+
+/// Link to the Architecture page for a design, keeping the device and workload.
+pub fn arch_link(a: &Architecture, q: &Query) -> String {
+    let spec = serde_json::to_string(&a.to_spec()).unwrap_or_default();
+    let mut aq = Query::default().with("spec", spec);
+    for k in ["device", "mode", "batch", "prompt", "generate", "precision", "pi", "bw", "mem"] {
+        if let Some(v) = q.opt(k) {
+            aq = aq.with(k, v);
+        }
+    }
+    to_hash(Route::Arch, &aq)
+}
+
 /// Precision presets.
 pub fn precision_options() -> Vec<(String, String)> {
     PRESETS.iter().map(|p| (p.to_string(), p.to_string())).collect()
 }
 
-/// A custom device from the query: `pi` (TFLOP/s), `bw` (GB/s), `mem` (GB usable).
-fn custom_device(q: &Query) -> Result<Device, String> {
-    let num = |k: &str, d: &str, what: &str| -> Result<f64, String> {
-        let v = q.get(k, d);
-        match v.trim().parse::<f64>() {
-            Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
-            _ => Err(format!("{what}: '{v}' is not a positive number; enter e.g. {d}")),
-        }
-    };
-    let pi = num("pi", "40", "peak compute (TFLOP/s)")? * 1e12;
-    let bw = num("bw", "200", "bandwidth (GB/s)")? * 1e9;
-    let mem = num("mem", "16", "usable memory (GB)")? * 1e9;
-    Ok(Device {
-        id: "custom".into(),
-        name: "Custom device".into(),
-        vendor: String::new(),
-        kind: "custom".into(),
-        compute_capability: None,
-        sms: None,
-        cuda_cores: None,
-        memory_capacity_bytes: mem,
-        usable_memory_bytes: mem,
-        usable_memory_note: "entered in the page".into(),
-        unsupported_precisions: Default::default(),
-        default_power_mode: "default".into(),
-        power_modes: vec![PowerMode {
-            name: "default".into(),
-            aliases: vec![],
-            power_watts: None,
-            gpu_clock_hz: None,
-            // One peak for every precision: the user's figure.
-            peak_flops_per_sec: Some(Peaks { fp32: Some(pi), fp16: Some(pi), bf16: Some(pi), int8: Some(2.0 * pi), fp8: Some(2.0 * pi) }),
-            mem_bandwidth_bytes_per_sec: Some(bw),
-            derived: false,
-            to_verify: false,
-            note: "custom".into(),
-        }],
-        source: "entered in the page".into(),
-    })
-}
-
-/// The device the query names.
-pub fn device_of(q: &Query) -> Result<Device, String> {
-    let id = q.get("device", "jetson-agx-orin-64gb");
-    if id == "custom" {
-        return custom_device(q);
-    }
-    builtin_devices().iter().find(|d| d.id == id).cloned().ok_or_else(|| format!("unknown device '{id}'; pick one from the list"))
-}
-
-/// Device, power mode, workload and precision from the query, validated by the science crate.
-pub fn target_of(q: &Query) -> Result<Target, String> {
-    let device = device_of(q)?;
-    let int = |k: &str, d: &str| -> Result<u64, String> {
-        let v = q.get(k, d);
-        v.trim().parse::<u64>().map_err(|_| format!("{k}: '{v}' is not a whole number; enter e.g. {d}"))
-    };
-    let w = Workload::new(int("batch", "1")?, int("prompt", "1024")?, int("generate", "16")?).map_err(|e| e.to_string())?;
-    let p = Precision::preset(&q.get("precision", "fp16")).map_err(|e| e.to_string())?;
-    let mode = q.opt("mode");
-    Target::new(&device, mode, w, p).map_err(|e| e.to_string())
-}
-
 /// The device, power mode, workload and precision controls.
 pub fn target_controls(q: &Query, on: &OnQuery, error: Option<&str>) -> Html {
-    let device = q.get("device", "jetson-agx-orin-64gb");
+    let d = TargetRequest::default();
+    let (pi, bw, mem) = CUSTOM_DEFAULTS;
+    let device = q.get("device", defaults::DEVICE);
     let modes: Vec<(String, String)> = device_of(q)
         .map(|d| d.power_modes.iter().filter(|m| m.peak_flops_per_sec.is_some()).map(|m| (m.name.clone(), m.name.clone())).collect())
         .unwrap_or_default();
     let mode = q.get("mode", &modes.first().map(|m| m.0.clone()).unwrap_or_default());
+    // An error that names a field ("batch: …") is shown beside that field; any other under the controls.
+    let names = ["batch", "prompt_tokens", "generated_tokens", "peak compute", "bandwidth", "usable memory"];
+    let named = |name: &str| error.is_some_and(|e| e.starts_with(&format!("{name}:")) || e.starts_with(&format!("{name} (")));
+    let beside = |name: &str| error.filter(|_| named(name));
+    let by_field = names.iter().any(|n| named(n));
     html! {
         <fieldset class="controls">
             <legend>{ "Device and workload" }</legend>
             { select("Device", "device", &device, &device_options(), q, on) }
             if device == "custom" {
-                { field("Peak TFLOP/s (FP16)", "pi", &q.get("pi", "40"), q, on, None) }
-                { field("Bandwidth GB/s", "bw", &q.get("bw", "200"), q, on, None) }
-                { field("Usable memory GB", "mem", &q.get("mem", "16"), q, on, None) }
+                { field("Peak TFLOP/s (FP16)", "pi", &q.get("pi", &pi.to_string()), q, on, beside("peak compute")) }
+                { field("Bandwidth GB/s", "bw", &q.get("bw", &bw.to_string()), q, on, beside("bandwidth")) }
+                { field("Usable memory GB", "mem", &q.get("mem", &mem.to_string()), q, on, beside("usable memory")) }
             } else {
                 { select("Power mode", "mode", &mode, &modes, q, on) }
             }
-            { field("Batch", "batch", &q.get("batch", "1"), q, on, None) }
-            { field("Prompt tokens", "prompt", &q.get("prompt", "1024"), q, on, None) }
-            { field("Generated tokens", "generate", &q.get("generate", "16"), q, on, None) }
-            { select("Precision", "precision", &q.get("precision", "fp16"), &precision_options(), q, on) }
-            if let Some(e) = error { <p class="field-error" id="target-error">{ e }</p> }
+            { field("Batch", "batch", &q.get("batch", &d.batch.to_string()), q, on, beside("batch")) }
+            { field("Prompt tokens", "prompt", &q.get("prompt", &d.prompt_tokens.to_string()), q, on, beside("prompt_tokens")) }
+            { field("Generated tokens", "generate", &q.get("generate", &d.generated_tokens.to_string()), q, on, beside("generated_tokens")) }
+            { select("Precision", "precision", &q.get("precision", &d.precision), &precision_options(), q, on) }
+            if let Some(e) = error.filter(|_| !by_field) { <p class="field-error" id="target-error">{ e }</p> }
         </fieldset>
     }
 }

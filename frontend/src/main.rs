@@ -6,6 +6,7 @@
 mod api;
 mod app;
 mod components;
+mod inputs;
 mod law_state;
 mod pages;
 mod plot;

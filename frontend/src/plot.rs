@@ -121,13 +121,39 @@ pub fn axes(x: &Scale, y: &Scale, x_title: &str, y_title: &str) -> Html {
     }
 }
 
+/// Legend width in pixels.
+const LEGEND_W: f64 = 250.0;
+
+fn legend_height(rows: usize) -> f64 {
+    rows as f64 * 18.0 + 8.0
+}
+
 /// A legend: (colour, label) rows in the top-right corner.
 pub fn legend(items: &[(&str, String)]) -> Html {
-    let x = W - M.1 - 250.0;
+    legend_at(items, W - M.1 - LEGEND_W, M.2 + 2.0)
+}
+
+/// A legend in the corner of the plot that covers the fewest of `avoid` (pixel positions of points and
+/// labels), so that it hides no data.
+pub fn legend_away_from(items: &[(&str, String)], avoid: &[(f64, f64)]) -> Html {
+    let h = legend_height(items.len());
+    let corners =
+        [(W - M.1 - LEGEND_W, M.2 + 2.0), (W - M.1 - LEGEND_W, H - M.3 - h - 2.0), (M.0 + 8.0, M.2 + 2.0), (M.0 + 8.0, H - M.3 - h - 2.0)];
+    let covered = |(x, y): (f64, f64)| {
+        avoid
+            .iter()
+            .filter(|(px, py)| *px >= x - 6.0 - 8.0 && *px <= x - 6.0 + LEGEND_W + 8.0 && *py >= y - 8.0 && *py <= y + h + 8.0)
+            .count()
+    };
+    let (x, y) = corners.into_iter().min_by_key(|c| covered(*c)).unwrap_or(corners[0]);
+    legend_at(items, x, y)
+}
+
+fn legend_at(items: &[(&str, String)], x: f64, top: f64) -> Html {
     html! {
         <g class="legend">
-            <rect x={(x - 6.0).to_string()} y={(M.2 + 2.0).to_string()} width="250" height={(items.len() as f64 * 18.0 + 8.0).to_string()} class="legend-bg" />
-            { for items.iter().enumerate().map(|(i, (color, label))| { let y = M.2 + 16.0 + i as f64 * 18.0; html! {
+            <rect x={(x - 6.0).to_string()} y={top.to_string()} width={LEGEND_W.to_string()} height={legend_height(items.len()).to_string()} class="legend-bg" />
+            { for items.iter().enumerate().map(|(i, (color, label))| { let y = top + 14.0 + i as f64 * 18.0; html! {
                 <g><rect x={x.to_string()} y={(y - 9.0).to_string()} width="12" height="12" fill={color.to_string()} />
                 <text x={(x + 18.0).to_string()} y={(y + 1.0).to_string()} class="tick">{ label.clone() }</text></g>
             }})}

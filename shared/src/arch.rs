@@ -323,7 +323,7 @@ impl ArchitectureSpec {
     /// Parses a JSON architecture description (the fields of this struct) and validates it.
     pub fn from_json(text: &str) -> Result<Architecture> {
         let spec: ArchitectureSpec = serde_json::from_str(text)
-            .map_err(|e| Error::parse("architecture JSON", format!("{e}; see `rooflaw arch show --help` for the fields")))?;
+            .map_err(|e| Error::parse("architecture JSON", format!("{e}; expected the fields layers, d_model, heads, vocab_size and optionally kv_heads, head_dim, ffn_ratio or intermediate_size, experts, active_experts, tied_embeddings, qk_norm, attention_bias, mlp_bias")))?;
         spec.validate()
     }
 }

@@ -391,6 +391,33 @@ pub fn fit(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
     Ok(CalibrationReport { profiles, skipped })
 }
 
+/// The profiles as JSON: one profile as an object, several (a grouped fit) as a list. This is the
+/// calibration file format; [`profiles_from_json`] reads it back.
+pub fn profiles_to_json(profiles: &[CalibrationProfile]) -> Result<String> {
+    let json = match profiles {
+        [one] => serde_json::to_string_pretty(one),
+        many => serde_json::to_string_pretty(many),
+    };
+    json.map_err(|e| Error::parse("calibration profiles", e.to_string()))
+}
+
+/// Reads a calibration file (one profile, or a list of them) and checks each profile's terms.
+pub fn profiles_from_json(text: &str, what: &str) -> Result<Vec<CalibrationProfile>> {
+    let profiles = match serde_json::from_str::<CalibrationProfile>(text) {
+        Ok(one) => vec![one],
+        Err(_) => serde_json::from_str::<Vec<CalibrationProfile>>(text).map_err(|e| {
+            Error::parse(what, format!("{e}; expected a calibration profile, or a list of them, as a calibration fit writes"))
+        })?,
+    };
+    if profiles.is_empty() {
+        return Err(Error::parse(what, "the list holds no calibration profile; fit one on measurements"));
+    }
+    for p in &profiles {
+        p.efficiency.validate()?;
+    }
+    Ok(profiles)
+}
+
 /// The profile that speaks for `target`: the one whose device and power mode match it (a profile not
 /// grouped by a field matches any value), preferring the most specific; the first profile otherwise.
 pub fn select_profile<'a>(profiles: &'a [CalibrationProfile], target: &Target) -> Option<&'a CalibrationProfile> {
@@ -423,6 +450,35 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn profiles_round_trip_through_the_calibration_file_format() {
+        // JSON keeps every field; floats to within the last digit.
+        let same = |a: &[CalibrationProfile], b: &[CalibrationProfile]| {
+            a.len() == b.len()
+                && a.iter().zip(b).all(|(x, y)| {
+                    x.label == y.label
+                        && x.scope == y.scope
+                        && x.rows.len() == y.rows.len()
+                        && (x.efficiency.memory - y.efficiency.memory).abs() < 1e-12
+                        && (x.efficiency.token_overhead_secs - y.efficiency.token_overhead_secs).abs() < 1e-15
+                })
+        };
+        let one = builtin_calibration().clone();
+        let back = profiles_from_json(&profiles_to_json(std::slice::from_ref(&one)).unwrap(), "file").unwrap();
+        assert!(same(&back, std::slice::from_ref(&one)));
+        let mut other = one.clone();
+        other.label = "other".into();
+        let two = vec![one.clone(), other];
+        let text = profiles_to_json(&two).unwrap();
+        assert!(text.trim_start().starts_with('['));
+        assert!(same(&profiles_from_json(&text, "file").unwrap(), &two));
+        assert!(profiles_from_json("[]", "file").unwrap_err().to_string().contains("no calibration profile"));
+        assert!(profiles_from_json("{\"label\": 1}", "cal.json").unwrap_err().to_string().starts_with("cal.json: "));
+        let mut bad = one;
+        bad.efficiency.memory = 0.0;
+        assert!(profiles_from_json(&profiles_to_json(&[bad]).unwrap(), "file").is_err());
+    }
 
     #[test]
     fn builtin_profile_fits_the_public_rows() {

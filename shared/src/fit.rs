@@ -180,14 +180,15 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
+        use crate::api::defaults;
         FitOptions {
-            name: "fitted".into(),
+            name: defaults::FIT_NAME.into(),
             robust: Robust::Huber { delta: None },
-            restarts: 48,
-            bootstrap: 200,
-            seed: 0,
-            holdout_fraction: 0.2,
-            folds: 5,
+            restarts: defaults::FIT_RESTARTS,
+            bootstrap: defaults::FIT_BOOTSTRAP,
+            seed: defaults::FIT_SEED,
+            holdout_fraction: defaults::FIT_HOLDOUT,
+            folds: defaults::FIT_FOLDS,
         }
     }
 }

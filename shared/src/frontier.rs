@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::arch::Architecture;
 use crate::cost::Phase;
 use crate::error::{Error, Result};
-use crate::law::{Law, LawInputs, LossPrediction};
+use crate::law::{perplexity, Law, LawInputs, LossPrediction};
 use crate::roofline::{memory_footprint, phase_latency, Efficiency, Level, Target};
 use crate::space::{perturb, Candidate, ContinuousSpace, UNIT_DIMS};
 
@@ -73,6 +73,13 @@ pub struct Point {
     pub latency_secs: f64,
     /// Memory footprint.
     pub memory_bytes: f64,
+}
+
+impl Point {
+    /// Predicted perplexity, exp(loss).
+    pub fn perplexity(&self) -> f64 {
+        perplexity(self.loss)
+    }
 }
 
 impl Evaluator<'_> {

@@ -169,7 +169,7 @@ struct DevicesFile {
 /// Parses a devices file (`{"devices": [...]}`, the shape of the built-in `devices.json`).
 pub fn parse_devices(text: &str, what: &str) -> Result<Vec<Device>> {
     let file: DevicesFile = serde_json::from_str(text).map_err(|e| {
-        Error::parse(what, format!("{e}; expected {{\"devices\": [...]}} in the shape `rooflaw devices show ID --format json` prints"))
+        Error::parse(what, format!("{e}; expected {{\"devices\": [...]}} with entries shaped like the built-in catalogue's"))
     })?;
     for d in &file.devices {
         d.validate()?;
@@ -178,6 +178,57 @@ pub fn parse_devices(text: &str, what: &str) -> Result<Vec<Device>> {
 }
 
 impl Device {
+    /// A device described by three figures: dense FP16 peak compute (FLOP/s), memory bandwidth
+    /// (bytes/s) and the memory a model can use (bytes), in one power mode named `default`.
+    ///
+    /// Assumption: FP32 and BF16 are priced at the FP16 figure, and INT8 and FP8 at twice it, as on
+    /// GPUs whose tensor cores double their throughput at 8 bits. For a device where this does not hold,
+    /// describe it in a devices file with a peak per precision instead.
+    pub fn custom(id: &str, fp16_flops_per_sec: f64, mem_bandwidth_bytes_per_sec: f64, usable_memory_bytes: f64) -> Result<Device> {
+        for (field, v, example) in [
+            ("peak compute", fp16_flops_per_sec, "40e12 FLOP/s"),
+            ("bandwidth", mem_bandwidth_bytes_per_sec, "200e9 bytes/s"),
+            ("usable memory", usable_memory_bytes, "16e9 bytes"),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::invalid(field, format!("{v} is not a positive number"), format!("enter e.g. {example}")));
+            }
+        }
+        let pi = fp16_flops_per_sec;
+        Ok(Device {
+            id: id.to_string(),
+            name: "Custom device".into(),
+            vendor: String::new(),
+            kind: "custom".into(),
+            compute_capability: None,
+            sms: None,
+            cuda_cores: None,
+            memory_capacity_bytes: usable_memory_bytes,
+            usable_memory_bytes,
+            usable_memory_note: "given with the device's figures".into(),
+            unsupported_precisions: Default::default(),
+            default_power_mode: "default".into(),
+            power_modes: vec![PowerMode {
+                name: "default".into(),
+                aliases: vec![],
+                power_watts: None,
+                gpu_clock_hz: None,
+                peak_flops_per_sec: Some(Peaks {
+                    fp32: Some(pi),
+                    fp16: Some(pi),
+                    bf16: Some(pi),
+                    int8: Some(2.0 * pi),
+                    fp8: Some(2.0 * pi),
+                }),
+                mem_bandwidth_bytes_per_sec: Some(mem_bandwidth_bytes_per_sec),
+                derived: false,
+                to_verify: false,
+                note: "custom: FP32/BF16 at the FP16 figure, INT8/FP8 at twice it".into(),
+            }],
+            source: "given by the user".into(),
+        })
+    }
+
     fn validate(&self) -> Result<()> {
         let field = |f: &str| format!("device {}: {f}", self.id);
         if self.id.trim().is_empty() {
@@ -247,7 +298,7 @@ impl Device {
             _ => Err(Error::invalid(
                 "power_mode",
                 format!("{} mode {} has no clock or bandwidth figures in the catalogue, so it cannot be priced", self.id, mode.name),
-                format!("use {}, or add the mode's figures with --devices FILE", priced.join(" or ")),
+                format!("use {}, or add the mode's clock and bandwidth figures to the device catalogue", priced.join(" or ")),
             )),
         }
     }
@@ -299,7 +350,7 @@ impl Catalogue {
             kind: "device",
             name: id.to_string(),
             fix: format!(
-                "known devices: {}; add one with --devices FILE",
+                "known devices: {}; or add the device to the catalogue",
                 self.devices.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(", ")
             ),
         })
@@ -351,12 +402,24 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_device_prices_int8_at_twice_its_fp16_peak() {
+        let d = Device::custom("custom", 40e12, 200e9, 16e9).unwrap();
+        let p = d.profile(None).unwrap();
+        assert_eq!((p.peaks.fp16, p.peaks.int8, p.mem_bandwidth_bytes_per_sec), (Some(40e12), Some(80e12), 200e9));
+        assert_eq!(p.usable_memory_bytes, 16e9);
+        assert_eq!(
+            Device::custom("custom", 40e12, f64::NAN, 16e9).unwrap_err().to_string(),
+            "bandwidth: NaN is not a positive number; enter e.g. 200e9 bytes/s"
+        );
+    }
+
+    #[test]
     fn unpriced_modes_and_unknown_devices_are_explained() {
         let cat = Catalogue::default();
         let err = cat.get("jetson-agx-orin-64gb").unwrap().profile(Some("15w")).unwrap_err().to_string();
         assert!(
             err.contains("mode 15W has no clock or bandwidth figures")
-                && err.ends_with("use MAXN, or add the mode's figures with --devices FILE"),
+                && err.ends_with("use MAXN, or add the mode's clock and bandwidth figures to the device catalogue"),
             "{err}"
         );
         assert!(cat.get("tpu").unwrap_err().to_string().starts_with("unknown device 'tpu'; known devices: jetson-agx-orin-64gb"));

@@ -240,13 +240,13 @@ impl Law {
     pub fn predict(&self, a: &Architecture) -> LossPrediction {
         let x = LawInputs::of(a);
         let loss = self.loss(&x);
-        LossPrediction { loss, perplexity: loss.exp(), extrapolation: self.domain.check(&x) }
+        LossPrediction { loss, perplexity: perplexity(loss), extrapolation: self.domain.check(&x) }
     }
 
     /// Parses a law JSON (as written by `rooflaw fit --out`).
     pub fn from_json(text: &str, what: &str) -> Result<Law> {
         let law: Law = serde_json::from_str(text)
-            .map_err(|e| Error::parse(what, format!("{e}; a law file is what `rooflaw fit --out LAW.json` writes")))?;
+            .map_err(|e| Error::parse(what, format!("{e}; expected a law as a fit writes it (name, form, coefficients, domain)")))?;
         if law.coefficients.to_array().iter().any(|v| !v.is_finite()) {
             return Err(Error::parse(what, "a coefficient is not a finite number"));
         }
@@ -268,13 +268,18 @@ pub fn builtin_laws() -> &'static [Law] {
     })
 }
 
+/// Perplexity of a loss in nats per token: exp(loss). The one place that turns a loss into a perplexity.
+pub fn perplexity(loss: f64) -> f64 {
+    loss.exp()
+}
+
 /// A built-in law by name.
 pub fn find_law(name: &str) -> Result<&'static Law> {
     builtin_laws().iter().find(|l| l.name.eq_ignore_ascii_case(name.trim())).ok_or_else(|| Error::Unknown {
         kind: "law",
         name: name.to_string(),
         fix: format!(
-            "built-in laws: {}; or give a law file from `rooflaw fit --out`",
+            "built-in laws: {}; or fit a law on training runs",
             builtin_laws().iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(", ")
         ),
     })

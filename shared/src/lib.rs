@@ -12,6 +12,12 @@
 //!    ([`precision`]) with the roofline: [`roofline`], at the paper's level, the full-roofline level,
 //!    or calibrated from measurements ([`calibrate`]).
 //! 4. **Report** all of it for one candidate: [`report::predict`].
+//! 5. **Search** a design space ([`space`]) under a loss law ([`law`], fitted by [`fit`]) for the
+//!    loss–latency Pareto frontier ([`frontier`]); the paper's theory is [`theory`] and its findings
+//!    [`findings`].
+//!
+//! [`api`] is the vocabulary of requests (with their defaults) and reports that the command line,
+//! the site's JavaScript API and the HTTP API speak.
 //!
 //! Everything here builds for `wasm32-unknown-unknown`: no clocks, threads or files (the site runs it
 //! in the browser); callers read files and pass text in.
@@ -21,6 +27,7 @@
 #[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+pub mod api;
 pub mod arch;
 pub mod calibrate;
 pub mod cost;
@@ -32,6 +39,7 @@ pub mod frontier;
 pub mod hardware;
 pub mod hf;
 pub mod law;
+pub mod layout;
 pub mod models;
 pub mod precision;
 pub mod report;

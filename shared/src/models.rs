@@ -58,7 +58,7 @@ pub fn find_model(name: &str) -> Result<&'static ReferenceModel> {
             kind: "model",
             name: name.to_string(),
             fix: format!(
-                "known models: {}; or give --hf-config FILE",
+                "known models: {}; or describe the architecture with a config.json or an architecture spec",
                 reference_models().iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", ")
             ),
         })

@@ -135,7 +135,10 @@ impl Precision {
                 return Err(Error::Unknown {
                     kind: "precision",
                     name: other.to_string(),
-                    fix: format!("use one of {} (aliases w8a8, w4a16), or set --weights/--activations/--kv", PRESETS.join(", ")),
+                    fix: format!(
+                        "use one of {} (aliases w8a8, w4a16), or set the weight, activation and KV types separately",
+                        PRESETS.join(", ")
+                    ),
                 })
             }
         })

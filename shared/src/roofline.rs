@@ -125,6 +125,16 @@ impl Level {
             Level::Calibrated => "calibrated",
         }
     }
+
+    /// Parses `paper|roofline|calibrated` (any case, surrounding spaces ignored).
+    pub fn parse(s: &str) -> Result<Level> {
+        let key = s.trim().to_ascii_lowercase();
+        Level::ALL.into_iter().find(|l| l.name() == key).ok_or_else(|| Error::Unknown {
+            kind: "level",
+            name: s.to_string(),
+            fix: "use paper, roofline or calibrated".to_string(),
+        })
+    }
 }
 
 /// Latency of one request (all sequences of the batch together).
@@ -292,6 +302,46 @@ pub fn breakdown(arch: &Architecture, t: &Target, level: Level, efficiency: &Eff
         });
     });
     rows
+}
+
+/// One operator placed on a roofline plot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RooflinePoint {
+    /// Index of the architecture among those plotted.
+    pub series: usize,
+    /// Phase (decode: summed over all steps).
+    pub phase: Phase,
+    /// Operator name.
+    pub name: &'static str,
+    /// Arithmetic intensity in FLOP per byte (the x axis).
+    pub intensity_flops_per_byte: f64,
+    /// FLOPs over time at the level (the y axis).
+    pub attained_flops_per_sec: f64,
+    /// Compute- or memory-bound.
+    pub bound: Bound,
+}
+
+/// Every operator of each architecture that has FLOPs, bytes and time, for both phases: the points of a
+/// roofline plot (the CLI's and the site's plots draw these).
+pub fn roofline_points(archs: &[&Architecture], t: &Target, level: Level, efficiency: &Efficiency) -> Vec<RooflinePoint> {
+    let mut points = Vec::new();
+    for (series, a) in archs.iter().enumerate() {
+        for phase in [Phase::Prefill, Phase::Decode] {
+            for r in breakdown(a, t, level, efficiency, phase) {
+                if r.cost.flops > 0.0 && r.bytes > 0.0 && r.time_secs > 0.0 {
+                    points.push(RooflinePoint {
+                        series,
+                        phase,
+                        name: r.name,
+                        intensity_flops_per_byte: r.intensity_flops_per_byte,
+                        attained_flops_per_sec: r.cost.flops / r.time_secs,
+                        bound: r.bound,
+                    });
+                }
+            }
+        }
+    }
+    points
 }
 
 /// ξ_F = 4 + 4/gqa + 6r: FLOPs per token per layer per d² (Eq. 21–26).

@@ -191,7 +191,8 @@ impl DesignSpace {
 
     /// Parses a space JSON (the shape of `data/spaces.json` entries).
     pub fn from_json(text: &str, what: &str) -> Result<DesignSpace> {
-        serde_json::from_str(text).map_err(|e| Error::parse(what, format!("{e}; see `rooflaw frontier --help` for the space format")))
+        serde_json::from_str(text)
+            .map_err(|e| Error::parse(what, format!("{e}; expected a grid or a continuous space shaped like the built-in ones")))
     }
 }
 

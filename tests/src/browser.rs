@@ -1,9 +1,10 @@
-//! Real-browser harness: serves the built site (`dist/`) on loopback, starts Debian's chromedriver,
+//! Real-browser harness: serves the built site (`dist/`) on loopback with `rooflaw serve`, starts Debian's chromedriver,
 //! and drives headless Chromium through WebDriver (fantoccini). Used by `tests/browser.rs` and by the
 //! `browser-bench` binary.
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,43 +29,42 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css",
-        Some("svg") => "image/svg+xml",
-        Some("json") => "application/json",
-        _ => "application/octet-stream",
+/// The built site served by `rooflaw serve` (the same server users run); killed on drop.
+#[derive(Debug)]
+pub struct Site {
+    child: Child,
+    /// Base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-/// Serves `dir` on 127.0.0.1 from a background thread; returns the base URL.
-pub fn serve(dir: PathBuf) -> Result<String> {
-    let server = tiny_http::Server::http("127.0.0.1:0").map_err(|e| anyhow!("cannot bind a loopback port: {e}"))?;
-    let port = server.server_addr().to_ip().map(|a| a.port()).context("no port")?;
-    std::thread::spawn(move || {
-        for req in server.incoming_requests() {
-            let url = req.url().split(['?', '#']).next().unwrap_or("/").trim_start_matches('/').to_string();
-            let rel = if url.is_empty() { "index.html".to_string() } else { url };
-            let path = dir.join(&rel);
-            let ok = !rel.contains("..") && path.is_file();
-            let resp = if ok {
-                let body = std::fs::read(&path).unwrap_or_default();
-                let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type(&path).as_bytes()).ok();
-                let mut r = tiny_http::Response::from_data(body);
-                if let Some(h) = header {
-                    r = r.with_header(h);
-                }
-                r
-            } else {
-                tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404)
-            };
-            let _ = req.respond(resp);
-        }
-    });
-    Ok(format!("http://127.0.0.1:{port}"))
+/// Serves `dir` with `rooflaw serve --port 0` on loopback; the URL is read from the server's first
+/// line of output.
+pub fn serve(dir: PathBuf) -> Result<Site> {
+    let mut child = Command::new(crate::rooflaw_bin())
+        .args(["serve", "--host", "127.0.0.1", "--port", "0", "--dir"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start `rooflaw serve`")?;
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        BufReader::new(out).read_line(&mut line).context("cannot read the server's first line")?;
+    }
+    let mut site = Site { child, url: String::new() };
+    site.url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .map(|u| u.trim_end_matches('/').to_string())
+        .ok_or_else(|| anyhow!("`rooflaw serve` printed no URL: {line:?}"))?;
+    Ok(site)
 }
 
 /// A running chromedriver; killed on drop.

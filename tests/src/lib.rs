@@ -3,19 +3,48 @@
 pub mod browser;
 
 use std::path::PathBuf;
+use std::process::{Command, Output};
 
 /// Path of a fixture file under `tests/fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
 }
 
-/// The `rooflaw` binary of the same build profile as the running test (built by `cargo test
-/// --workspace`, or `cargo build -p rooflaw-server`).
+/// The `rooflaw` binary of the same build profile as the running test or benchmark (built by `cargo
+/// test --workspace`, or `cargo build [--release] -p rooflaw-cli`).
 pub fn rooflaw_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
-    // target/<profile>/deps/<test> → target/<profile>/rooflaw
-    let dir = exe.parent().and_then(|p| p.parent()).map(PathBuf::from).unwrap_or_default();
-    let bin = dir.join(format!("rooflaw{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.exists(), "{} is missing: run `cargo build -p rooflaw-server` (or `cargo test --workspace`) first", bin.display());
-    bin
+    let name = format!("rooflaw{}", std::env::consts::EXE_SUFFIX);
+    // A test runs from target/<profile>/deps/, a benchmark binary from target/<profile>/.
+    let dirs: Vec<PathBuf> = exe.ancestors().skip(1).take(2).map(PathBuf::from).collect();
+    let found = dirs.iter().map(|d| d.join(&name)).find(|b| b.is_file());
+    assert!(
+        found.is_some(),
+        "no rooflaw binary beside {}: run `cargo build -p rooflaw-cli` (or `cargo test --workspace`) first",
+        exe.display()
+    );
+    found.unwrap_or_default()
+}
+
+/// Runs the `rooflaw` binary with `args`.
+pub fn run(args: &[&str]) -> Output {
+    let bin = rooflaw_bin();
+    Command::new(&bin).args(args).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()))
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh folder for one test's files, under the system's temporary folder.
+pub fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rooflaw-{name}-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
 }

@@ -10,20 +10,21 @@ use rooflaw::frontier::{best_feasible, Budget, Evaluator, Objective};
 use rooflaw::law::Law;
 use rooflaw::space::{enumerate_grid, find_space, DesignSpace};
 use rooflaw::{Catalogue, Level, Precision, Target, Workload};
-use rooflaw_tests::browser::{browser, dist, panic_message, screenshot, serve, start_driver, text, type_into, wait_for, Driver};
+use rooflaw_tests::browser::{browser, dist, panic_message, screenshot, serve, start_driver, text, type_into, wait_for, Driver, Site};
 use rooflaw_tests::fixture;
 
 struct Session {
     _driver: Driver,
+    _site: Site,
     client: Client,
     base: String,
 }
 
 async fn open() -> Result<Session> {
-    let base = serve(dist()?)?;
+    let site = serve(dist()?)?;
     let driver = start_driver()?;
     let client = browser(&driver).await?;
-    Ok(Session { _driver: driver, client, base })
+    Ok(Session { _driver: driver, base: site.url.clone(), _site: site, client })
 }
 
 /// Closes the session; on failure saves a screenshot and says where.
@@ -71,6 +72,49 @@ async fn explorer_loads_and_draws_a_frontier() -> Result<()> {
     }
     .await;
     finish(s, "explorer_loads_and_draws_a_frontier", r).await
+}
+
+/// JavaScript: whether any two of the rectangles `rects` (an expression giving [{x, y, width, height}])
+/// intersect; returns the first pair found, or null.
+const OVERLAP_JS: &str =
+    "const hit = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height; \
+    for (let i = 0; i < r.length; i++) for (let j = 0; j < i; j++) if (hit(r[i], r[j])) return [i, j, r[i], r[j]]; return null;";
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn labels_and_legends_hide_nothing() -> Result<()> {
+    let s = open().await?;
+    let r = async {
+        // Explorer: reference-model names (SmolLM2 and MobileLLM are priced at nearly the same spot).
+        goto(&s, "#/explorer").await?;
+        wait_for(&s.client, "return document.querySelectorAll('#explorer-plot g.ref text').length > 5;", 30).await?;
+        let clash = rooflaw_tests::browser::js(
+            &s.client,
+            &format!("const r = [...document.querySelectorAll('#explorer-plot g.ref text')].map(t => t.getBBox()); {OVERLAP_JS}"),
+        )
+        .await?;
+        ensure!(clash.is_null(), "reference labels overlap: {clash}");
+        // Architecture page: operator names never overlap, and the legend covers no operator.
+        goto(&s, "#/arch?model=qwen2.5-0.5b").await?;
+        wait_for(&s.client, "return document.querySelectorAll('#roofline-plot circle').length > 10;", 30).await?;
+        let clash = rooflaw_tests::browser::js(
+            &s.client,
+            &format!("const r = [...document.querySelectorAll('#roofline-plot text.op-label')].map(t => t.getBBox()); {OVERLAP_JS}"),
+        )
+        .await?;
+        ensure!(clash.is_null(), "operator labels overlap: {clash}");
+        let covered = rooflaw_tests::browser::js(
+            &s.client,
+            "const l = document.querySelector('#roofline-plot .legend-bg').getBBox(); \
+             return [...document.querySelectorAll('#roofline-plot circle')].map(c => c.getBBox()) \
+               .filter(b => b.x < l.x + l.width && l.x < b.x + b.width && b.y < l.y + l.height && l.y < b.y + b.height).length;",
+        )
+        .await?;
+        ensure!(covered == serde_json::json!(0), "the legend covers {covered} operators");
+        Ok(())
+    }
+    .await;
+    finish(s, "labels_and_legends_hide_nothing", r).await
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -207,9 +251,17 @@ async fn invalid_input_shows_an_error_beside_the_field_and_never_panics() -> Res
         type_into(&s.client, "#hf-config", "{\"model_type\": \"llama\", \"hidden_size\": ").await?;
         let e = wait_for(&s.client, "const e = document.getElementById('arch-error'); return e && e.textContent;", 10).await?;
         ensure!(e.as_str().unwrap_or("").starts_with("config.json: not valid JSON"), "{e}");
-        goto(&s, "#/explorer?batch=0&samples=abc&space=wide").await?;
-        let e = wait_for(&s.client, "const e = document.getElementById('target-error'); return e && e.textContent;", 30).await?;
+        goto(&s, "#/explorer?batch=0&samples=abc&space=wide&level=peak").await?;
+        let e = wait_for(&s.client, "const e = document.getElementById('err-batch'); return e && e.textContent;", 30).await?;
         ensure!(e.as_str().unwrap_or("").contains("batch: must be at least 1"), "{e}");
+        // A bad number is shown beside its field, never replaced by a default.
+        let e = wait_for(&s.client, "const e = document.getElementById('err-samples'); return e && e.textContent;", 10).await?;
+        ensure!(e.as_str().unwrap_or("").starts_with("samples: 'abc' is not a valid number"), "{e}");
+        let e = wait_for(&s.client, "const e = document.getElementById('err-level'); return e && e.textContent;", 10).await?;
+        ensure!(e.as_str().unwrap_or("").starts_with("unknown level 'peak'"), "{e}");
+        goto(&s, "#/explorer?device=custom&bw=fast").await?;
+        let e = wait_for(&s.client, "const e = document.getElementById('err-bw'); return e && e.textContent;", 30).await?;
+        ensure!(e.as_str().unwrap_or("").starts_with("bandwidth (GB/s): 'fast' is not a valid number"), "{e}");
         goto(&s, "#/theory?tops=-1").await?;
         wait_for(&s.client, "const e = document.getElementById('theory-error'); return e && e.textContent;", 10).await?;
         ensure!(panic_message(&s.client).await?.is_none(), "no panic");

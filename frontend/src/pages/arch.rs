@@ -2,76 +2,21 @@
 //! config.json — with its parameter breakdown, per-operator costs, roofline plot, memory against the
 //! device, and every latency level side by side with the calibration's error.
 
-use rooflaw::arch::{ArchitectureSpec, AttentionBias, QkNorm};
+use rooflaw::api::defaults;
+use rooflaw::arch::{AttentionBias, QkNorm};
 use rooflaw::calibrate::builtin_calibration;
 use rooflaw::cost::Phase;
-use rooflaw::hf::from_hf_config;
-use rooflaw::models::{find_model, reference_models};
+use rooflaw::layout::{place_labels, text_width, Label, Rect};
 use rooflaw::report::predict;
-use rooflaw::roofline::{breakdown, Bound, OperatorTiming};
+use rooflaw::roofline::{breakdown, roofline_points, Bound, OperatorTiming, RooflinePoint};
 use rooflaw::{Architecture, Level};
 use yew::prelude::*;
 
-use crate::components::{field, gb, ms, select, target_controls, target_of, thousands, OnQuery};
+use crate::components::{field, gb, model_options, ms, select, target_controls, thousands, OnQuery};
+use crate::inputs::{arch_of, target_of, FORM};
 use crate::law_state::law_of;
-use crate::plot::{axes, extent, legend, Scale, H, W};
+use crate::plot::{axes, extent, legend_away_from, Scale, H, M, W};
 use crate::state::Query;
-
-/// Form keys and the spec field each one sets.
-const FORM: [(&str, &str); 9] = [
-    ("f_layers", "layers"),
-    ("f_d", "d_model"),
-    ("f_heads", "heads"),
-    ("f_kv", "kv_heads"),
-    ("f_hd", "head_dim"),
-    ("f_inter", "intermediate_size"),
-    ("f_e", "experts"),
-    ("f_k", "active_experts"),
-    ("f_vocab", "vocab_size"),
-];
-
-/// The architecture the query describes, or the science crate's error.
-pub fn arch_of(q: &Query) -> Result<Architecture, String> {
-    match q.get("src", if q.opt("spec").is_some() { "spec" } else { "preset" }).as_str() {
-        "hf" => from_hf_config(&q.get("hf", "")).map_err(|e| e.to_string()),
-        "spec" => ArchitectureSpec::from_json(&q.get("spec", "")).map_err(|e| e.to_string()),
-        "form" => {
-            let mut spec = ArchitectureSpec::default();
-            for (key, name) in FORM {
-                let v = q.get(key, "");
-                let v = v.trim();
-                if v.is_empty() && matches!(name, "head_dim" | "kv_heads") {
-                    continue;
-                }
-                let n: u64 = v.parse().map_err(|_| format!("{name}: '{v}' is not a whole number; enter e.g. 16"))?;
-                match name {
-                    "layers" => spec.layers = n,
-                    "d_model" => spec.d_model = n,
-                    "heads" => spec.heads = n,
-                    "kv_heads" => spec.kv_heads = Some(n),
-                    "head_dim" => spec.head_dim = Some(n),
-                    "intermediate_size" => spec.intermediate_size = Some(n),
-                    "experts" => spec.experts = Some(n),
-                    "active_experts" => spec.active_experts = Some(n),
-                    _ => spec.vocab_size = n,
-                }
-            }
-            spec.tied_embeddings = q.get("f_tied", "1") == "1";
-            spec.qk_norm = match q.get("f_qk", "none").as_str() {
-                "per_head" => QkNorm::PerHead,
-                "full" => QkNorm::Full,
-                _ => QkNorm::None,
-            };
-            spec.attention_bias = match q.get("f_bias", "none").as_str() {
-                "qkv" => AttentionBias::Qkv,
-                "all" => AttentionBias::All,
-                _ => AttentionBias::None,
-            };
-            spec.validate().map_err(|e| e.to_string())
-        }
-        _ => find_model(&q.get("model", "qwen2.5-0.5b")).and_then(|m| m.architecture()).map_err(|e| e.to_string()),
-    }
-}
 
 /// Query with the form filled from an architecture (switches the source to the form).
 fn form_query(q: &Query, a: &Architecture) -> Query {
@@ -108,16 +53,10 @@ fn op_rows(rows: &[OperatorTiming]) -> Html {
     }
 }
 
-fn roofline_svg(pre: &[OperatorTiming], dec: &[OperatorTiming], pi: f64, beta: f64) -> Html {
-    let pts: Vec<(&OperatorTiming, bool)> = pre
-        .iter()
-        .map(|r| (r, true))
-        .chain(dec.iter().map(|r| (r, false)))
-        .filter(|(r, _)| r.cost.flops > 0.0 && r.bytes > 0.0 && r.time_secs > 0.0)
-        .collect();
+fn roofline_svg(pts: &[RooflinePoint], pi: f64, beta: f64) -> Html {
     let ridge = pi / beta;
-    let (x0, x1) = extent(pts.iter().map(|(r, _)| r.intensity_flops_per_byte).chain([ridge / 10.0, ridge * 10.0]), true);
-    let (y0, y1) = extent(pts.iter().map(|(r, _)| r.cost.flops / r.time_secs).chain([pi * 1.5, beta * x0]), true);
+    let (x0, x1) = extent(pts.iter().map(|p| p.intensity_flops_per_byte).chain([ridge / 10.0, ridge * 10.0]), true);
+    let (y0, y1) = extent(pts.iter().map(|p| p.attained_flops_per_sec).chain([pi * 1.5, beta * x0]), true);
     let (sx, sy) = (Scale::x(x0, x1, true), Scale::y(y0, y1, true));
     let ceiling: String = (0..=100)
         .map(|k| {
@@ -126,15 +65,22 @@ fn roofline_svg(pre: &[OperatorTiming], dec: &[OperatorTiming], pi: f64, beta: f
         })
         .collect::<Vec<_>>()
         .join(" ");
+    let px: Vec<(f64, f64)> = pts.iter().map(|p| (sx.px(p.intensity_flops_per_byte), sy.px(p.attained_flops_per_sec))).collect();
+    // Operator names placed so that none covers another; the legend goes to the corner with fewest points.
+    let labels: Vec<Label> = pts.iter().zip(&px).map(|(p, (x, y))| Label { x: *x, y: *y, w: text_width(p.name, 10.0), h: 12.0 }).collect();
+    let placed = place_labels(&labels, Rect { x: M.0, y: M.2, w: W - M.0 - M.1, h: H - M.2 - M.3 });
+    let mut avoid: Vec<(f64, f64)> = px.clone();
+    avoid.extend(placed.iter().flat_map(|p| [(p.rect.x, p.rect.y), (p.rect.x + p.rect.w, p.rect.y + p.rect.h)]));
     html! {
         <svg id="roofline-plot" viewBox={format!("0 0 {W} {H}")} class="plot">
             { axes(&sx, &sy, "arithmetic intensity (FLOP/byte, log)", "attained throughput (FLOP/s, log)") }
             <polyline class="ceiling" points={ceiling} />
-            { for pts.iter().map(|(r, prefill)| { let (x, y) = (sx.px(r.intensity_flops_per_byte), sy.px(r.cost.flops / r.time_secs)); html! {
-                <g><circle cx={x.to_string()} cy={y.to_string()} r="4" class={if *prefill { "op-prefill" } else { "op-decode" }}><title>{ format!("{} ({}): {:.1} FLOP/byte, {}-bound", r.name, if *prefill { "prefill" } else { "decode" }, r.intensity_flops_per_byte, if r.bound == Bound::Compute { "compute" } else { "memory" }) }</title></circle>
-                <text x={(x + 5.0).to_string()} y={(y - 4.0).to_string()} class="op-label">{ r.name }</text></g>
+            { for pts.iter().zip(&px).zip(&placed).map(|((p, (x, y)), l)| { let prefill = p.phase == Phase::Prefill; html! {
+                <g><circle cx={x.to_string()} cy={y.to_string()} r="4" class={if prefill { "op-prefill" } else { "op-decode" }}><title>{ format!("{} ({}): {:.1} FLOP/byte, {}-bound", p.name, if prefill { "prefill" } else { "decode" }, p.intensity_flops_per_byte, if p.bound == Bound::Compute { "compute" } else { "memory" }) }</title></circle>
+                if l.leader { <line class="leader" x1={x.to_string()} y1={y.to_string()} x2={(if l.rect.x > *x { l.rect.x } else { l.rect.x + l.rect.w }).to_string()} y2={(l.rect.y + l.rect.h / 2.0).to_string()} /> }
+                <text x={format!("{:.1}", l.rect.x)} y={format!("{:.1}", l.rect.y + l.rect.h - 3.0)} class="op-label">{ p.name }</text></g>
             }})}
-            { legend(&[("#000", format!("roofline: π {:.1} TFLOP/s, β {:.0} GB/s", pi / 1e12, beta / 1e9)), ("#1f77b4", "prefill operators".into()), ("#ff7f0e", "decode operators (all steps)".into())]) }
+            { legend_away_from(&[("#000", format!("roofline: π {:.1} TFLOP/s, β {:.0} GB/s", pi / 1e12, beta / 1e9)), ("#1f77b4", "prefill operators".into()), ("#ff7f0e", "decode operators (all steps)".into())], &avoid) }
         </svg>
     }
 }
@@ -154,8 +100,7 @@ pub fn arch_page(props: &Props) -> Html {
     let err = arch.as_ref().err().cloned();
     // Which form field the science crate's error names ("heads: …").
     let err_for = |name: &str| err.as_deref().filter(|e| e.starts_with(&format!("{name}:"))).map(str::to_string);
-    let presets: Vec<(String, String)> =
-        reference_models().iter().map(|m| (m.id.clone(), m.spec.name.clone().unwrap_or_default())).collect();
+    let presets = model_options();
     let to_form = {
         let (q, on) = (q.clone(), on.clone());
         let arch = arch.clone();
@@ -169,7 +114,7 @@ pub fn arch_page(props: &Props) -> Html {
         <fieldset class="controls">
             <legend>{ "Architecture" }</legend>
             { select("Source", "src", &src, &[("preset".into(), "reference model".into()), ("form".into(), "form".into()), ("hf".into(), "pasted config.json".into()), ("spec".into(), "from a link".into())], q, on) }
-            if src == "preset" { { select("Model", "model", &q.get("model", "qwen2.5-0.5b"), &presets, q, on) } <button id="edit-form" onclick={to_form}>{ "Edit as a form" }</button> }
+            if src == "preset" { { select("Model", "model", &q.get("model", defaults::MODEL), &presets, q, on) } <button id="edit-form" onclick={to_form}>{ "Edit as a form" }</button> }
             if src == "form" {
                 { for FORM.iter().map(|(key, name)| field(name, key, &q.get(key, ""), q, on, err_for(name).as_deref())) }
                 { select("Tied embeddings", "f_tied", &q.get("f_tied", "1"), &[("1".into(), "tied".into()), ("0".into(), "untied".into())], q, on) }
@@ -204,7 +149,7 @@ pub fn arch_page(props: &Props) -> Html {
                     <tr><td>{ "active per token" }</td><td id="param-active">{ thousands(p.active) }</td></tr>
                 </tbody></table>
                 if let Ok(l) = &loss {
-                    <p id="arch-loss">{ format!("Predicted loss {:.4} (perplexity {:.2}) under the {} law", l.loss, l.perplexity, if q.get("law", "paper") == "paper" { "published" } else { "fitted" }) }
+                    <p id="arch-loss">{ format!("Predicted loss {:.4} (perplexity {:.2}) under the {} law", l.loss, l.perplexity, if q.get("law", defaults::LAW) == defaults::LAW { "published" } else { "fitted" }) }
                     { for l.extrapolation.iter().map(|e| html! { <span class="warn">{ format!(" — extrapolation: {} = {:.3} is outside [{}, {}]", e.variable, e.value, e.range[0], e.range[1]) }</span> }) }</p>
                 }
                 <h3>{ "Latency" }</h3>
@@ -222,7 +167,7 @@ pub fn arch_page(props: &Props) -> Html {
                 </div>
                 <p id="memory-text" class={if pred.fits_in_memory { "" } else { "warn" }}>{ format!("weights {} + KV cache {} + activations {} = {} of {} usable on the device{}", gb(m.weight_bytes), gb(m.kv_cache_bytes), gb(m.activation_bytes), gb(m.total_bytes), gb(usable), if pred.fits_in_memory { "" } else { " — does not fit" }) }</p>
                 <h3>{ "Roofline" }</h3>
-                { roofline_svg(&pre, &dec, t.peak_flops_per_sec, t.mem_bandwidth_bytes_per_sec) }
+                { roofline_svg(&roofline_points(&[a], t, Level::Roofline, &cal.efficiency), t.peak_flops_per_sec, t.mem_bandwidth_bytes_per_sec) }
                 { crate::components::svg_button("roofline-plot", "roofline.svg") }
                 <h3>{ "Operators (roofline level)" }</h3>
                 <div class="two">

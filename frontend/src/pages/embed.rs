@@ -1,14 +1,14 @@
 //! Embed: a compact calculator (architecture + device + workload → latency, memory, loss) for an
 //! `<iframe>` in documentation. No menu; every input is in the URL.
 
+use rooflaw::api::{defaults, TargetRequest};
 use rooflaw::calibrate::builtin_calibration;
-use rooflaw::models::reference_models;
 use rooflaw::report::predict;
 use yew::prelude::*;
 
-use crate::components::{device_options, field, gb, ms, precision_options, select, target_of, OnQuery};
+use crate::components::{device_options, field, gb, model_options, ms, precision_options, select, OnQuery};
+use crate::inputs::{arch_of, target_of};
 use crate::law_state::law_of;
-use crate::pages::arch::arch_of;
 use crate::state::Query;
 
 #[derive(Properties, PartialEq)]
@@ -20,8 +20,8 @@ pub struct Props {
 #[function_component(EmbedPage)]
 pub fn embed_page(props: &Props) -> Html {
     let (q, on) = (&props.query, &props.on_query);
-    let models: Vec<(String, String)> =
-        reference_models().iter().map(|m| (m.id.clone(), m.spec.name.clone().unwrap_or_default())).collect();
+    let models = model_options();
+    let d = TargetRequest::default();
     let result = (|| -> Result<_, String> {
         let a = arch_of(q)?;
         let t = target_of(q)?;
@@ -31,12 +31,12 @@ pub fn embed_page(props: &Props) -> Html {
     html! {
         <section class="embed" id="embed">
             <div class="row">
-                { select("Model", "model", &q.get("model", "qwen2.5-0.5b"), &models, q, on) }
-                { select("Device", "device", &q.get("device", "jetson-agx-orin-64gb"), &device_options(), q, on) }
-                { select("Precision", "precision", &q.get("precision", "fp16"), &precision_options(), q, on) }
-                { field("Batch", "batch", &q.get("batch", "1"), q, on, None) }
-                { field("Prompt", "prompt", &q.get("prompt", "1024"), q, on, None) }
-                { field("Generate", "generate", &q.get("generate", "16"), q, on, None) }
+                { select("Model", "model", &q.get("model", defaults::MODEL), &models, q, on) }
+                { select("Device", "device", &q.get("device", &d.device), &device_options(), q, on) }
+                { select("Precision", "precision", &q.get("precision", &d.precision), &precision_options(), q, on) }
+                { field("Batch", "batch", &q.get("batch", &d.batch.to_string()), q, on, None) }
+                { field("Prompt", "prompt", &q.get("prompt", &d.prompt_tokens.to_string()), q, on, None) }
+                { field("Generate", "generate", &q.get("generate", &d.generated_tokens.to_string()), q, on, None) }
             </div>
             { match result {
                 Err(e) => html! { <p class="field-error" id="embed-error">{ e }</p> },

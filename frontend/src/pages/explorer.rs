@@ -3,41 +3,20 @@
 
 use std::rc::Rc;
 
+use rooflaw::api::{defaults, to_csv, CandidateRecord};
 use rooflaw::calibrate::builtin_calibration;
 use rooflaw::frontier::{best_feasible, pareto_2d, Budget, Evaluator, Objective, Point, SCENARIOS};
+use rooflaw::layout::{place_labels, text_width, Label, Rect};
 use rooflaw::models::reference_models;
-use rooflaw::space::{find_space, Candidate};
-use rooflaw::{Architecture, Level};
+use rooflaw::space::Candidate;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::components::{download, field, gb, ms, now_ms, select, svg_of, target_controls, target_of, thousands, OnQuery};
+use crate::components::{arch_link, describe, download, field, gb, ms, now_ms, select, svg_of, target_controls, thousands, OnQuery};
+use crate::inputs::{level_of, number, objective_of, space_candidates, target_of};
 use crate::law_state::law_of;
 use crate::plot::{axes, extent, legend, Scale, H, M, W};
-use crate::state::{to_hash, Query, Route};
-
-/// Candidates of a space (at most 200,000 draws, to keep the page responsive).
-pub fn space_candidates(space: &str, samples: usize, seed: u64) -> Result<Vec<Candidate>, String> {
-    if samples > 200_000 {
-        return Err(format!("samples: {samples} is more than 200,000; use e.g. 50000"));
-    }
-    let (_, cands) = find_space(space).and_then(|s| s.candidates(samples, seed)).map_err(|e| e.to_string())?;
-    Ok(cands)
-}
-
-/// Level and objective from the query.
-pub fn level_of(q: &Query) -> Level {
-    match q.get("level", "roofline").as_str() {
-        "paper" => Level::Paper,
-        "calibrated" => Level::Calibrated,
-        _ => Level::Roofline,
-    }
-}
-
-/// Objective from the query.
-pub fn objective_of(q: &Query) -> Objective {
-    Objective::parse(&q.get("objective", "total")).unwrap_or(Objective::Total)
-}
+use crate::state::Query;
 
 /// One evaluation of the space.
 #[derive(Debug)]
@@ -67,59 +46,22 @@ impl PartialEq for Evaluated {
     }
 }
 
-/// Candidate summary for tooltips and tables.
-pub fn describe(a: &Architecture) -> String {
-    format!("{} · {} params", a.summary(), thousands(a.params().total))
-}
-
-/// Link to the Architecture page for a candidate, keeping the device and workload.
-pub fn arch_link(a: &Architecture, q: &Query) -> String {
-    let spec = serde_json::to_string(&a.to_spec()).unwrap_or_default();
-    let mut aq = Query::default().with("spec", spec);
-    for k in ["device", "mode", "batch", "prompt", "generate", "precision", "pi", "bw", "mem"] {
-        if let Some(v) = q.opt(k) {
-            aq = aq.with(k, v);
-        }
+/// The frontier's (or every candidate's) records: the one candidate record of every export.
+fn records(ev: &Evaluated, only_front: bool) -> Vec<CandidateRecord> {
+    let mut on = vec![false; ev.points.len()];
+    for &i in &ev.front {
+        on[i] = true;
     }
-    to_hash(Route::Arch, &aq)
+    let idx: Vec<usize> = if only_front { ev.front.clone() } else { (0..ev.points.len()).collect() };
+    idx.into_iter().map(|i| CandidateRecord::new(&ev.candidates[i].arch, &ev.points[i], on[i])).collect()
 }
 
 fn csv_rows(ev: &Evaluated, only_front: bool) -> String {
-    let mut out = String::from("name,on_frontier,layers,d_model,heads,kv_heads,head_dim,ffn_ratio,experts,active_experts,vocab_size,loss,perplexity,latency_secs,memory_bytes\n");
-    let on: std::collections::HashSet<usize> = ev.front.iter().copied().collect();
-    let idx: Vec<usize> = if only_front { ev.front.clone() } else { (0..ev.points.len()).collect() };
-    for i in idx {
-        let (a, p) = (&ev.candidates[i].arch, &ev.points[i]);
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            a.name,
-            on.contains(&i),
-            a.layers,
-            a.d_model,
-            a.heads,
-            a.kv_heads,
-            a.head_dim,
-            a.ffn_ratio(),
-            a.experts,
-            a.active_experts,
-            a.vocab_size,
-            p.loss,
-            p.loss.exp(),
-            p.latency_secs,
-            p.memory_bytes
-        ));
-    }
-    out
+    to_csv(&records(ev, only_front)).unwrap_or_else(|e| e.to_string())
 }
 
 fn json_rows(ev: &Evaluated, only_front: bool) -> String {
-    let on: std::collections::HashSet<usize> = ev.front.iter().copied().collect();
-    let idx: Vec<usize> = if only_front { ev.front.clone() } else { (0..ev.points.len()).collect() };
-    let rows: Vec<serde_json::Value> = idx
-        .into_iter()
-        .map(|i| serde_json::json!({ "architecture": ev.candidates[i].arch.to_spec(), "on_frontier": on.contains(&i), "point": ev.points[i] }))
-        .collect();
-    serde_json::to_string(&rows).unwrap_or_default()
+    serde_json::to_string(&records(ev, only_front)).unwrap_or_default()
 }
 
 /// Props of the parts of the plot and page that do not move with the budgets: Yew skips them when a
@@ -138,7 +80,12 @@ struct StaticProps {
 #[function_component(FrontierLayer)]
 fn frontier_layer(p: &StaticProps) -> Html {
     let (ev, sx, sy) = (&p.ev, p.sx, p.sy);
-    let yv = |pt: &Point| if p.y_ppl { pt.loss.exp() } else { pt.loss };
+    let yv = |pt: &Point| if p.y_ppl { pt.perplexity() } else { pt.loss };
+    // Reference names placed so that none covers another (models priced at the same spot get stacked).
+    let anchors: Vec<(f64, f64)> = ev.refs.iter().map(|(_, pt)| (sx.px(pt.latency_secs * 1e3), sy.px(yv(pt)))).collect();
+    let labels: Vec<Label> =
+        ev.refs.iter().zip(&anchors).map(|((n, _), (x, y))| Label { x: *x, y: *y, w: text_width(n, 11.0), h: 13.0 }).collect();
+    let placed = place_labels(&labels, Rect { x: M.0, y: M.2, w: W - M.0 - M.1, h: H - M.2 - M.3 });
     let frontier_pts = ev
         .front
         .iter()
@@ -149,8 +96,10 @@ fn frontier_layer(p: &StaticProps) -> Html {
         <g class="frontier-layer">
             <polyline id="frontier-line" class="frontier" points={frontier_pts} />
             { for ev.front.iter().map(|&i| html! { <circle class="front-pt" cx={format!("{:.1}", sx.px(ev.points[i].latency_secs * 1e3))} cy={format!("{:.1}", sy.px(yv(&ev.points[i])))} r="3"><title>{ describe(&ev.candidates[i].arch) }</title></circle> }) }
-            { for ev.refs.iter().map(|(n, pt)| { let (x, y) = (sx.px(pt.latency_secs * 1e3), sy.px(yv(pt))); html! {
-                <g class="ref"><path d={format!("M{} {}l8 8m0 -8l-8 8", x - 4.0, y - 4.0)} /><text x={(x + 6.0).to_string()} y={(y - 6.0).to_string()}>{ n.clone() }</text></g> } }) }
+            { for ev.refs.iter().zip(&anchors).zip(&placed).map(|(((n, _), (x, y)), p)| { let (x, y) = (*x, *y); html! {
+                <g class="ref"><path d={format!("M{} {}l8 8m0 -8l-8 8", x - 4.0, y - 4.0)} />
+                if p.leader { <line class="leader" x1={x.to_string()} y1={y.to_string()} x2={(if p.rect.x > x { p.rect.x } else { p.rect.x + p.rect.w }).to_string()} y2={(p.rect.y + p.rect.h / 2.0).to_string()} /> }
+                <text x={format!("{:.1}", p.rect.x)} y={format!("{:.1}", p.rect.y + p.rect.h - 3.0)}>{ n.clone() }</text></g> } }) }
         </g>
     }
 }
@@ -164,7 +113,7 @@ fn frontier_table(p: &StaticProps) -> Html {
             <thead><tr><th>{ "#" }</th><th>{ "design" }</th><th>{ "loss" }</th><th>{ "ppl" }</th><th>{ "latency" }</th><th>{ "memory" }</th></tr></thead>
             <tbody>{ for ev.front.iter().enumerate().map(|(k, &i)| html! {
                 <tr><td>{ k + 1 }</td><td><a href={arch_link(&ev.candidates[i].arch, &p.link_query)}>{ describe(&ev.candidates[i].arch) }</a></td>
-                <td>{ format!("{:.4}", ev.points[i].loss) }</td><td>{ format!("{:.2}", ev.points[i].loss.exp()) }</td><td>{ ms(ev.points[i].latency_secs) }</td><td>{ gb(ev.points[i].memory_bytes) }</td></tr>
+                <td>{ format!("{:.4}", ev.points[i].loss) }</td><td>{ format!("{:.2}", ev.points[i].perplexity()) }</td><td>{ ms(ev.points[i].latency_secs) }</td><td>{ gb(ev.points[i].memory_bytes) }</td></tr>
             }) }</tbody>
         </table>
     }
@@ -180,22 +129,29 @@ pub struct Props {
 pub fn explorer(props: &Props) -> Html {
     let q = &props.query;
     let on = &props.on_query;
-    let space = q.get("space", "paper-table5");
-    let samples: usize = q.get("samples", "50000").parse().unwrap_or(0);
-    let seed: u64 = q.get("seed", "1").parse().unwrap_or(1);
-    let cands = use_memo((space.clone(), samples, seed), |(s, n, seed)| space_candidates(s, *n, *seed).map(Rc::new));
+    let space = q.get("space", defaults::SPACE);
+    // A bad number is an error beside its field, never replaced by a default.
+    let samples = number(q, "samples", "samples", defaults::SAMPLES);
+    let seed = number(q, "seed", "seed", defaults::SEED);
+    let cands = use_memo((space.clone(), samples.clone(), seed.clone()), |(s, n, seed)| {
+        space_candidates(s, n.clone()?, seed.clone()?).map(Rc::new)
+    });
 
     let target = target_of(q);
     let law = law_of(q);
-    let objective = objective_of(q);
-    let level = level_of(q);
-    let key = (q.clone().with("budget", "").with("mem_budget", "").with("y", ""), space.clone(), samples, seed);
+    let objective_r = objective_of(q);
+    let level_r = level_of(q);
+    let objective = *objective_r.as_ref().unwrap_or(&defaults::OBJECTIVE);
+    let level = *level_r.as_ref().unwrap_or(&defaults::LEVEL);
+    let key = (q.clone().with("budget", "").with("mem_budget", "").with("y", ""), space.clone(), samples.clone(), seed.clone());
     let evaluated = use_memo(key, {
         let cands = cands.clone();
         let (target, law) = (target.clone(), law.clone());
+        let (objective_r, level_r) = (objective_r.clone(), level_r.clone());
         move |_| -> Result<Rc<Evaluated>, String> {
             let cands = (*cands).clone()?;
             let (t, law) = (target?, law?);
+            let (objective, level) = (objective_r?, level_r?);
             // The built-in calibration is fitted once per page load: not part of the timed evaluation.
             let efficiency = builtin_calibration().efficiency;
             let start = now_ms();
@@ -224,7 +180,7 @@ pub fn explorer(props: &Props) -> Html {
     let redraw_ms = use_mut_ref(|| 0.0f64);
     let changed_at = use_mut_ref(|| None::<f64>);
     let y_ppl = q.get("y", "loss") == "ppl";
-    let yv = move |p: &Point| if y_ppl { p.loss.exp() } else { p.loss };
+    let yv = move |p: &Point| if y_ppl { p.perplexity() } else { p.loss };
 
     // Scales from every point and reference, once per evaluation and y axis: budget moves never rescale
     // and never rescan the candidates.
@@ -233,7 +189,7 @@ pub fn explorer(props: &Props) -> Html {
         evaluated.as_ref().as_ref().ok().map(|ev| {
             let (x0, x1) =
                 extent(ev.points.iter().map(|p| p.latency_secs * 1e3).chain(ev.refs.iter().map(|r| r.1.latency_secs * 1e3)), true);
-            let (y0, y1) = extent(ev.points.iter().map(|p| if y_ppl { p.loss.exp() } else { p.loss }), y_ppl);
+            let (y0, y1) = extent(ev.points.iter().map(|p| if y_ppl { p.perplexity() } else { p.loss }), y_ppl);
             (Scale::x(x0, x1, true), Scale::y(y0, y1, y_ppl))
         })
     });
@@ -271,10 +227,11 @@ pub fn explorer(props: &Props) -> Html {
         });
     }
 
-    let error = match (&target, &law, &*cands) {
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Some(e.clone()),
+    let error = match (&target, &law, &*cands, &objective_r, &level_r) {
+        (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), ..) | (.., Err(e), _) | (.., Err(e)) => Some(e.clone()),
         _ => None,
     };
+    let err_of = |r: &Result<_, String>| -> Option<String> { r.as_ref().err().cloned() };
     let mut qs_controls = Vec::new();
     qs_controls.push(select(
         "Objective",
@@ -296,6 +253,11 @@ pub fn explorer(props: &Props) -> Html {
         q,
         on,
     ));
+    for (id, e) in [("err-objective", objective_r.as_ref().err()), ("err-level", level_r.as_ref().err())] {
+        if let Some(e) = e {
+            qs_controls.push(html! { <p class="field-error" id={id}>{ e }</p> });
+        }
+    }
     qs_controls.push(select(
         "Design space",
         "space",
@@ -305,13 +267,22 @@ pub fn explorer(props: &Props) -> Html {
         on,
     ));
     if space == "wide" {
-        qs_controls.push(field("Samples", "samples", &q.get("samples", "50000"), q, on, None));
-        qs_controls.push(field("Seed", "seed", &q.get("seed", "1"), q, on, None));
+        let cand_err = (*cands).as_ref().err().filter(|e| e.starts_with("samples:")).cloned();
+        let samples_err = err_of(&samples.clone().map(|_| ())).or(cand_err);
+        qs_controls.push(field("Samples", "samples", &q.get("samples", &defaults::SAMPLES.to_string()), q, on, samples_err.as_deref()));
+        qs_controls.push(field(
+            "Seed",
+            "seed",
+            &q.get("seed", &defaults::SEED.to_string()),
+            q,
+            on,
+            err_of(&seed.clone().map(|_| ())).as_deref(),
+        ));
     }
     qs_controls.push(select(
         "Law",
         "law",
-        &q.get("law", "paper"),
+        &q.get("law", defaults::LAW),
         &[("paper".into(), "published (Eq. 2, Table 6)".into()), ("custom".into(), "fitted on the Law page".into())],
         q,
         on,
@@ -409,7 +380,7 @@ pub fn explorer(props: &Props) -> Html {
             let best_html = match best {
                 Some(i) => html! {
                     <p class="best">{ "Best feasible: " }<a id="best-name" href={arch_link(&ev.candidates[i].arch, q)}>{ ev.candidates[i].arch.name.clone() }</a>
-                    { format!(" — loss {:.4} (ppl {:.2}), {} {}, memory {}; {} ({}) of {} candidates feasible", ev.points[i].loss, ev.points[i].loss.exp(), objective.name(), ms(ev.points[i].latency_secs), gb(ev.points[i].memory_bytes), thousands(feasible as u64), format!("{:.1}%", 100.0 * feasible as f64 / ev.points.len() as f64), thousands(ev.points.len() as u64)) }</p>
+                    { format!(" — loss {:.4} (ppl {:.2}), {} {}, memory {}; {} ({}) of {} candidates feasible", ev.points[i].loss, ev.points[i].perplexity(), objective.name(), ms(ev.points[i].latency_secs), gb(ev.points[i].memory_bytes), thousands(feasible as u64), format!("{:.1}%", 100.0 * feasible as f64 / ev.points.len() as f64), thousands(ev.points.len() as u64)) }</p>
                 },
                 None if budget_secs.is_some() || mem_budget.is_some() => {
                     html! { <p class="best" id="best-none">{ "No candidate fits this budget: relax it, or widen the space." }</p> }
@@ -472,7 +443,7 @@ pub fn explorer(props: &Props) -> Html {
                     { target_controls(q, on, target.as_ref().err().map(String::as_str)) }
                     <fieldset class="controls"><legend>{ "Search" }</legend>{ for qs_controls }
                         if let Err(e) = &law { <p class="field-error">{ e }</p> }
-                        if let Err(e) = &*cands { <p class="field-error" id="space-error">{ e }</p> }
+                        if let Some(e) = (*cands).as_ref().err().filter(|e| !e.starts_with("samples:") && !e.starts_with("seed:")) { <p class="field-error" id="space-error">{ e }</p> }
                     </fieldset>
                 </div>
                 <div class="main">{ body }</div>

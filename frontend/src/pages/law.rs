@@ -7,6 +7,11 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::components::{field, select, OnQuery};
+
+/// Bootstrap resamples and restarts of a fit in the browser: fewer than the command line's
+/// (`rooflaw::api::defaults`), so that the page stays responsive.
+const BROWSER_BOOTSTRAP: &str = "50";
+const BROWSER_RESTARTS: &str = "16";
 use crate::law_state::lawc;
 use crate::plot::{axes, extent, Scale, H, W};
 use crate::state::{to_hash, Query, Route};
@@ -72,9 +77,9 @@ pub fn law_page(props: &Props) -> Html {
     let runs_text = q.get("runs", "");
     let opts_key = (
         runs_text.clone(),
-        q.get("bootstrap", "50"),
-        q.get("restarts", "16"),
-        q.get("seed", "0"),
+        q.get("bootstrap", BROWSER_BOOTSTRAP),
+        q.get("restarts", BROWSER_RESTARTS),
+        q.get("seed", &rooflaw::api::defaults::FIT_SEED.to_string()),
         q.get("robust", "huber"),
         q.get("fit", ""),
     );
@@ -152,9 +157,9 @@ pub fn law_page(props: &Props) -> Html {
             </div>
             <textarea id="runs" rows="8" value={runs_text} oninput={crate::components::input_setter(q, on, "runs")} />
             <div class="row">
-                { field("Bootstrap resamples", "bootstrap", &q.get("bootstrap", "50"), q, on, None) }
-                { field("Restarts", "restarts", &q.get("restarts", "16"), q, on, None) }
-                { field("Seed", "seed", &q.get("seed", "0"), q, on, None) }
+                { field("Bootstrap resamples", "bootstrap", &q.get("bootstrap", BROWSER_BOOTSTRAP), q, on, None) }
+                { field("Restarts", "restarts", &q.get("restarts", BROWSER_RESTARTS), q, on, None) }
+                { field("Seed", "seed", &q.get("seed", &rooflaw::api::defaults::FIT_SEED.to_string()), q, on, None) }
                 { select("Loss", "robust", &q.get("robust", "huber"), &[("huber".into(), "Huber".into()), ("least-squares".into(), "least squares".into())], q, on) }
                 <button id="fit" class="primary" onclick={{ let (q, on) = (q.clone(), on.clone()); Callback::from(move |_| on.emit(q.with("fit", "1"))) }}>{ "Fit" }</button>
             </div>

@@ -26,7 +26,8 @@ async fn main() -> Result<()> {
     let gz = gz.finish()?;
     println!("wasm: {} bytes raw, {} bytes gzip -9 (target ≤ 500 KB = 512,000 bytes)", wasm.len(), gz.len());
 
-    let base = serve(dir)?;
+    let site = serve(dir)?;
+    let base = site.url.clone();
     let driver = start_driver()?;
     let c = browser(&driver).await?;
     let mut evals = Vec::new();

@@ -1,8 +1,25 @@
-//! Command-line interface definitions (clap derive). Dispatch lives in `main.rs`.
+//! The command line's flags (clap derive). Defaults come from `rooflaw::api::defaults`; `resolve.rs`
+//! turns these structs into the science crate's typed requests.
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use rooflaw::api::defaults;
+use rooflaw::frontier::Objective;
+use rooflaw::Level;
+
+use crate::render::Format;
+
+/// `paper|roofline|calibrated`, parsed by `Level::parse`.
+fn level() -> impl TypedValueParser<Value = Level> {
+    PossibleValuesParser::new(Level::ALL.map(Level::name)).try_map(|s| Level::parse(&s))
+}
+
+/// `prefill|decode|total`, parsed by `Objective::parse`.
+fn objective() -> impl TypedValueParser<Value = Objective> {
+    PossibleValuesParser::new(Objective::ALL.map(Objective::name)).try_map(|s| Objective::parse(&s))
+}
 
 /// rooflaw: which LLM architecture gives the lowest loss within a latency and memory budget on an edge
 /// device. Latency comes from a roofline model of every operator (paper level, full roofline, and
@@ -19,17 +36,6 @@ pub struct Cli {
     pub devices: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Aligned text for people.
-    Table,
-    /// JSON with stable keys (documented in the README).
-    Json,
-    /// CSV with a header line.
-    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,7 +77,7 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// Port.
+    /// Port (0: any free port; the URL printed says which).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
 }
@@ -80,7 +86,7 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct LawChoice {
     /// Built-in law name (`paper`) or a law JSON written by `rooflaw fit --out`.
-    #[arg(long, default_value = "paper")]
+    #[arg(long, default_value = defaults::LAW)]
     pub law: String,
 }
 
@@ -113,22 +119,22 @@ pub struct FitArgs {
     #[arg(long)]
     pub huber_delta: Option<f64>,
     /// Restarts from a Latin hypercube over the exponent bounds.
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = defaults::FIT_RESTARTS)]
     pub restarts: usize,
     /// Bootstrap resamples for the 95% intervals.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = defaults::FIT_BOOTSTRAP)]
     pub bootstrap: usize,
     /// Seed of every random choice (the fit is deterministic given it).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults::FIT_SEED)]
     pub seed: u64,
     /// Share of runs held out when the file has no split column.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = defaults::FIT_HOLDOUT)]
     pub holdout: f64,
     /// Cross-validation folds (0: none).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = defaults::FIT_FOLDS)]
     pub folds: usize,
     /// Name of the fitted law.
-    #[arg(long, default_value = "fitted")]
+    #[arg(long, default_value = defaults::FIT_NAME)]
     pub name: String,
     /// Write the fitted law as JSON (usable with --law FILE).
     #[arg(long, value_name = "FILE")]
@@ -142,31 +148,23 @@ pub struct FitArgs {
 #[derive(Debug, Args)]
 pub struct SpaceArgs {
     /// Built-in design space (paper-table5, wide) or a space JSON file.
-    #[arg(long, default_value = "paper-table5")]
+    #[arg(long, default_value = defaults::SPACE)]
     pub space: String,
     /// Latin-hypercube samples of a continuous space.
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = defaults::SAMPLES)]
     pub samples: usize,
     /// Seed of the sampling and refinement.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults::SEED)]
     pub seed: u64,
     /// Refine a sampled frontier around its points and in its gaps until it stops changing.
     #[arg(long)]
     pub refine: bool,
     /// Latency objective.
-    #[arg(long, value_enum, default_value_t = ObjectiveArg::Total)]
-    pub objective: ObjectiveArg,
+    #[arg(long, value_parser = objective(), default_value = defaults::OBJECTIVE.name())]
+    pub objective: Objective,
     /// Latency model level.
-    #[arg(long, value_enum, default_value_t = LevelArg::Roofline)]
-    pub level: LevelArg,
-}
-
-/// A latency objective.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ObjectiveArg {
-    Prefill,
-    Decode,
-    Total,
+    #[arg(long, value_parser = level(), default_value = defaults::LEVEL.name())]
+    pub level: Level,
 }
 
 #[derive(Debug, Args)]
@@ -246,7 +244,7 @@ pub struct TheoryArgs {
     #[arg(long)]
     pub generate: Option<f64>,
     /// Precision preset (sets b_w and b_kv; with --device, also π).
-    #[arg(long, default_value = "fp16")]
+    #[arg(long, default_value = defaults::PRECISION)]
     pub precision: String,
     /// Width d at which ρ*, l*, r*, gqa* are evaluated.
     #[arg(long)]
@@ -267,10 +265,10 @@ pub struct ReproduceArgs {
     #[arg(long, default_value = "REPRODUCTION.md")]
     pub out: PathBuf,
     /// Latin-hypercube samples of the wide space.
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = defaults::SAMPLES)]
     pub samples: usize,
     /// Seed.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults::SEED)]
     pub seed: u64,
 }
 
@@ -313,22 +311,22 @@ pub struct ModelArgs {
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// Device id (see `rooflaw devices list`).
-    #[arg(long, default_value = "jetson-agx-orin-64gb")]
+    #[arg(long, default_value = defaults::DEVICE)]
     pub device: String,
     /// Power mode (default: the device's default, e.g. MAXN).
     #[arg(long)]
     pub power_mode: Option<String>,
     /// Batch size B.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults::BATCH)]
     pub batch: u64,
     /// Prompt tokens S_in.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = defaults::PROMPT_TOKENS)]
     pub prompt: u64,
     /// Generated tokens S_out.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = defaults::GENERATED_TOKENS)]
     pub generate: u64,
     /// Precision preset: fp32, fp16, bf16, int8 (W8A8), int4 (W4A16), fp8.
-    #[arg(long, default_value = "fp16")]
+    #[arg(long, default_value = defaults::PRECISION)]
     pub precision: String,
     /// Override the weight element type (fp32, fp16, bf16, fp8, int8, int4).
     #[arg(long)]
@@ -352,20 +350,11 @@ pub struct PredictArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Print the per-operator breakdown (prefill and decode) at this level instead of the summary.
-    #[arg(long, value_enum)]
-    pub breakdown: Option<LevelArg>,
-}
-
-/// A latency model level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LevelArg {
-    /// The paper's operator table at peak.
-    Paper,
-    /// Every operator at peak.
-    Roofline,
-    /// Every operator at calibrated efficiency plus overheads.
-    Calibrated,
+    /// Print the per-operator breakdown (prefill and decode) at this level instead of the summary
+    /// (paper: the paper's operator table at peak; roofline: every operator at peak; calibrated: every
+    /// operator at calibrated efficiency plus overheads).
+    #[arg(long, value_parser = level())]
+    pub breakdown: Option<Level>,
 }
 
 #[derive(Debug, Args)]
@@ -379,8 +368,8 @@ pub struct PlotArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Level whose ceilings and operator set are drawn.
-    #[arg(long, value_enum, default_value_t = LevelArg::Roofline)]
-    pub level: LevelArg,
+    #[arg(long, value_parser = level(), default_value = defaults::LEVEL.name())]
+    pub level: Level,
     /// Output file; .svg or .png.
     #[arg(long, short)]
     pub out: PathBuf,

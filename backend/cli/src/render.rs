@@ -1,10 +1,24 @@
-//! Output helpers: friendly units for tables, and one place that writes tables, JSON and CSV.
+//! How results reach the user: the output format, friendly units for tables, and the one place that
+//! writes tables, JSON, CSV and files.
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::{Context, Result};
+use clap::ValueEnum;
 use comfy_table::{presets::NOTHING, Table};
 use serde::Serialize;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned text for people.
+    Table,
+    /// JSON with stable keys (documented in the README).
+    Json,
+    /// CSV with a header line.
+    Csv,
+}
 
 /// Seconds as ms (or µs below 0.1 ms).
 pub fn secs(s: f64) -> String {
@@ -62,4 +76,9 @@ pub fn print_table(t: &Table) {
     let mut out = std::io::stdout().lock();
     // A closed pipe (e.g. `| head`) is not an error worth reporting.
     let _ = writeln!(out, "{t}");
+}
+
+/// Writes `text` to `path`, saying how to fix a failure.
+pub fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {} (check the directory exists and is writable)", path.display()))
 }

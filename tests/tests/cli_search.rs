@@ -1,25 +1,18 @@
-//! The loss half of the CLI as a user runs it: law, fit, frontier, match, theory, reproduce.
+//! The loss half of the `rooflaw` binary as a user runs it: law, fit, frontier, match, theory.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code; a failed unwrap is a failed test
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-use rooflaw_tests::rooflaw_bin;
-
-fn run(args: &[&str]) -> Output {
-    Command::new(rooflaw_bin()).args(args).output().unwrap()
-}
+use rooflaw_tests::{run, stderr};
 
 fn json(args: &[&str]) -> serde_json::Value {
     let o = run(args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rooflaw-search-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    rooflaw_tests::tmp("search").join(name)
 }
 
 #[test]
@@ -101,7 +94,7 @@ fn scenarios_budgets_plots_and_refinement() {
     assert!(v["evaluated"].as_u64().unwrap() > v["valid"].as_u64().unwrap());
     let o = run(&["frontier", "--scenario", "mars"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown scenario 'mars'"));
+    assert!(stderr(&o).contains("unknown scenario 'mars'"));
 }
 
 #[test]
@@ -183,25 +176,8 @@ fn fit_round_trip_and_bad_run_files() {
     for (text, want) in bad_cases {
         std::fs::write(&runs, text).unwrap();
         let o = run(&["fit", runs.to_str().unwrap()]);
-        let err = String::from_utf8_lossy(&o.stderr);
+        let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(err.contains(want), "{want}: {err}");
-    }
-}
-
-#[test]
-fn reproduce_writes_the_report() {
-    let out = tmp("REPRODUCTION.md");
-    let o = run(&["reproduce", "--samples", "5000", "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let md = std::fs::read_to_string(&out).unwrap();
-    for needle in [
-        "## Frontier statistics",
-        "## INT8 shift",
-        "## The paper's claims beside ours",
-        "MoE designs are 100% of the Pareto set",
-        "rooflaw frontier --space",
-    ] {
-        assert!(md.contains(needle), "{needle}");
     }
 }

@@ -7,10 +7,12 @@ use anyhow::{bail, Context, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use rooflaw::api::Search;
 use rooflaw::cost::Phase;
 use rooflaw::fit::FitReport;
-use rooflaw::frontier::{Budget, Evaluator, Point};
-use rooflaw::roofline::{breakdown, Efficiency};
+use rooflaw::frontier::Point;
+use rooflaw::layout::{place_labels, text_width, Label, Rect};
+use rooflaw::roofline::{roofline_points, Efficiency};
 use rooflaw::{Architecture, Level, Target};
 
 const PALETTE: [RGBColor; 6] = [
@@ -58,34 +60,46 @@ pub fn roofline_plot(archs: &[Architecture], t: &Target, level: Level, eff: &Eff
 
 /// Loss–latency scatter of every candidate, the frontier as a line, reference models by name, the
 /// latency budget with the feasible region shaded and the best feasible design called out.
-#[allow(clippy::too_many_arguments)] // reason: one plot, each argument a layer of it
-pub fn frontier_plot(
-    points: &[Point],
-    front: &[usize],
-    best: Option<usize>,
-    refs: &[(String, Point)],
-    budget: &Budget,
-    ev: &Evaluator,
-    space: &str,
-    out: &Path,
-) -> Result<()> {
-    render!(out, (1100, 720), |root| draw_frontier(&root, points, front, best, refs, budget, ev, space))
+pub fn frontier_plot(search: &Search, refs: &[(String, Point)], out: &Path) -> Result<()> {
+    render!(out, (1100, 720), |root| draw_frontier(&root, search, refs))
 }
 
-#[allow(clippy::too_many_arguments)] // reason: as frontier_plot
-fn draw_frontier<DB: DrawingBackend>(
+/// Draws `(name, x, y)` labels (data coordinates) beside their points so that none covers another.
+fn draw_labels<DB: DrawingBackend, X: Ranged<ValueType = f64>, Y: Ranged<ValueType = f64>>(
     root: &DrawingArea<DB, Shift>,
-    points: &[Point],
-    front: &[usize],
-    best: Option<usize>,
-    refs: &[(String, Point)],
-    budget: &Budget,
-    ev: &Evaluator,
-    space: &str,
+    chart: &ChartContext<DB, Cartesian2d<X, Y>>,
+    labels: &[(String, f64, f64, RGBColor)],
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
+    const SIZE: f64 = 11.0;
+    let (xr, yr) = chart.plotting_area().get_pixel_range();
+    let bounds = Rect { x: xr.start as f64, y: yr.start as f64, w: (xr.end - xr.start) as f64, h: (yr.end - yr.start) as f64 };
+    let anchors: Vec<(i32, i32)> = labels.iter().map(|(_, x, y, _)| chart.backend_coord(&(*x, *y))).collect();
+    let boxes: Vec<Label> = labels
+        .iter()
+        .zip(&anchors)
+        .map(|((name, ..), (px, py))| Label { x: *px as f64, y: *py as f64, w: text_width(name, SIZE), h: SIZE + 2.0 })
+        .collect();
+    for (((name, _, _, color), (px, py)), p) in labels.iter().zip(&anchors).zip(place_labels(&boxes, bounds)) {
+        let (tx, ty) = (p.rect.x.round() as i32, p.rect.y.round() as i32);
+        if p.leader {
+            let end = if p.rect.x > *px as f64 { tx } else { tx + p.rect.w.round() as i32 };
+            root.draw(&PathElement::new(vec![(*px, *py), (end, ty + (p.rect.h / 2.0) as i32)], color.mix(0.6)))
+                .context("drawing failed")?;
+        }
+        root.draw(&Text::new(name.clone(), (tx, ty), ("sans-serif", SIZE).into_font().color(color))).context("drawing failed")?;
+    }
+    Ok(())
+}
+
+fn draw_frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Search, refs: &[(String, Point)]) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let (points, front, best, budget, ev) = (&s.points, &s.front, s.best, &s.budget, s.evaluator());
+    let space = s.space.name();
     let ms = |p: &Point| p.latency_secs * 1e3;
     let all = points.iter().chain(refs.iter().map(|r| &r.1));
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, 0.0f64, f64::INFINITY, 0.0f64);
@@ -157,13 +171,9 @@ where
         .context("drawing failed")?
         .label("reference models")
         .legend(move |(x, y)| Cross::new((x + 10, y), 5, red.stroke_width(2)));
-    chart
-        .draw_series(
-            refs.iter()
-                .filter(|(_, p)| ms(p) >= x0 && ms(p) <= x1)
-                .map(|(n, p)| Text::new(n.clone(), (ms(p), p.loss), ("sans-serif", 11).into_font().color(&red))),
-        )
-        .context("drawing failed")?;
+    let labels: Vec<(String, f64, f64, RGBColor)> =
+        refs.iter().filter(|(_, p)| ms(p) >= x0 && ms(p) <= x1).map(|(n, p)| (n.clone(), ms(p), p.loss, red)).collect();
+    draw_labels(root, &chart, &labels)?;
     if let Some(i) = best {
         let p = &points[i];
         let green = RGBColor(0, 120, 0);
@@ -241,23 +251,15 @@ where
 {
     let e = if level == Level::Calibrated { *eff } else { Efficiency::PEAK };
     let (pi, beta) = (t.peak_flops_per_sec, t.mem_bandwidth_bytes_per_sec);
-    let mut points = Vec::new();
-    for (i, a) in archs.iter().enumerate() {
-        for phase in [Phase::Prefill, Phase::Decode] {
-            for r in breakdown(a, t, level, eff, phase) {
-                if r.cost.flops > 0.0 && r.bytes > 0.0 && r.time_secs > 0.0 {
-                    points.push((i, phase, r.name, r.intensity_flops_per_byte, r.cost.flops / r.time_secs));
-                }
-            }
-        }
-    }
+    let refs: Vec<&Architecture> = archs.iter().collect();
+    let points = roofline_points(&refs, t, level, eff);
     let (mut xmin, mut xmax) = (t.ridge_flops_per_byte() / 10.0, t.ridge_flops_per_byte() * 10.0);
     for p in &points {
-        xmin = xmin.min(p.3 / 2.0);
-        xmax = xmax.max(p.3 * 2.0);
+        xmin = xmin.min(p.intensity_flops_per_byte / 2.0);
+        xmax = xmax.max(p.intensity_flops_per_byte * 2.0);
     }
     let ymax = pi * 2.0;
-    let ymin = (beta * xmin).min(points.iter().map(|p| p.4).fold(f64::INFINITY, f64::min)) / 2.0;
+    let ymin = (beta * xmin).min(points.iter().map(|p| p.attained_flops_per_sec).fold(f64::INFINITY, f64::min)) / 2.0;
 
     root.fill(&WHITE).context("drawing failed")?;
     let title = format!("Roofline: {} ({}), {}, {} level", t.device_id, t.power_mode, t.precision, level.name());
@@ -293,20 +295,23 @@ where
             .label(format!("calibrated: η_c {:.2}, η_m {:.2}", e.compute, e.memory))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey));
     }
+    let color_of = |series: usize, phase: Phase| PALETTE[(2 * series + usize::from(phase == Phase::Decode)) % PALETTE.len()];
     for (i, a) in archs.iter().enumerate() {
         for phase in [Phase::Prefill, Phase::Decode] {
-            let color = PALETTE[(2 * i + usize::from(phase == Phase::Decode)) % PALETTE.len()];
-            let ps: Vec<_> = points.iter().filter(|p| p.0 == i && p.1 == phase).collect();
+            let color = color_of(i, phase);
+            let ps: Vec<_> = points.iter().filter(|p| p.series == i && p.phase == phase).collect();
             chart
-                .draw_series(ps.iter().map(|p| Circle::new((p.3, p.4), 5, color.filled())))
+                .draw_series(ps.iter().map(|p| Circle::new((p.intensity_flops_per_byte, p.attained_flops_per_sec), 5, color.filled())))
                 .context("drawing failed")?
                 .label(format!("{} {}", a.name, if phase == Phase::Prefill { "prefill" } else { "decode" }))
                 .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
-            chart
-                .draw_series(ps.iter().map(|p| Text::new(p.2.to_string(), (p.3, p.4), ("sans-serif", 11).into_font().color(&color))))
-                .context("drawing failed")?;
         }
     }
+    let labels: Vec<(String, f64, f64, RGBColor)> = points
+        .iter()
+        .map(|p| (p.name.to_string(), p.intensity_flops_per_byte, p.attained_flops_per_sec, color_of(p.series, p.phase)))
+        .collect();
+    draw_labels(root, &chart, &labels)?;
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))

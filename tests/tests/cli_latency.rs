@@ -1,22 +1,7 @@
-//! The `rooflaw` binary as a user runs it: reports, formats, plots, calibration, and bad input
+//! The latency half of the `rooflaw` binary as a user runs it: arch, devices, predict, roofline-plot, calibrate.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code; a failed unwrap is a failed test
-//! (one-line error with a fix, exit code 2, no panic).
 
-use std::process::{Command, Output};
-
-use rooflaw_tests::{fixture, rooflaw_bin};
-
-fn run(args: &[&str]) -> Output {
-    Command::new(rooflaw_bin()).args(args).output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use rooflaw_tests::{fixture, run, stderr, stdout, tmp};
 
 #[test]
 fn predict_qwen_on_agx_orin_has_stable_json_keys() {
@@ -76,45 +61,8 @@ fn table_and_csv_outputs() {
 }
 
 #[test]
-fn bad_input_is_one_line_with_a_fix_and_exit_code_2() {
-    let dir = std::env::temp_dir().join(format!("rooflaw-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let zero_layers = dir.join("zero.json");
-    std::fs::write(&zero_layers, r#"{"layers": 0, "d_model": 1024, "heads": 16, "ffn_ratio": 4, "vocab_size": 32000}"#).unwrap();
-    let bad_heads = dir.join("heads.json");
-    std::fs::write(&bad_heads, r#"{"layers": 4, "d_model": 1000, "heads": 16, "ffn_ratio": 4, "vocab_size": 32000}"#).unwrap();
-    let malformed = dir.join("config.json");
-    std::fs::write(&malformed, r#"{"model_type": "llama", "hidden_size": 2048,"#).unwrap();
-    let missing = dir.join("nope.json");
-    let gif = dir.join("x.gif");
-    let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["predict", "--spec", zero_layers.to_str().unwrap()], "layers: must be at least 1, got 0; set layers to 1 or more"),
-        (vec!["predict", "--spec", bad_heads.to_str().unwrap()], "d_model 1000 is not divisible by 16 heads; try 10 or 20 heads"),
-        (vec!["predict", "qwen2.5-0.5b", "--device", "jetson-orin-mega"], "unknown device 'jetson-orin-mega'; known devices:"),
-        (vec!["predict", "qwen2.5-0.5b", "--precision", "fp8"], "cannot run fp8 math: compute capability 8.7"),
-        (vec!["predict", "qwen2.5-0.5b", "--precision", "int3"], "unknown precision 'int3'; use one of"),
-        (vec!["predict", "--hf-config", malformed.to_str().unwrap()], "config.json: not valid JSON"),
-        (vec!["predict", "--hf-config", missing.to_str().unwrap()], "cannot read config.json"),
-        (vec!["predict", "qwen2.5-0.5b", "--batch", "0"], "batch: must be at least 1"),
-        (vec!["predict", "qwen2.5-0.5b", "--power-mode", "15W"], "has no clock or bandwidth figures"),
-        (vec!["calibrate", missing.to_str().unwrap()], "cannot read measurements file"),
-        (vec!["roofline-plot", "qwen2.5-0.5b", "--out", gif.to_str().unwrap()], "must end in .svg or .png"),
-    ];
-    for (args, want) in cases {
-        let o = run(&args);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(want), "{args:?}: {err}");
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: one line expected: {err}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
-    }
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[test]
 fn roofline_plots_and_calibration_round_trip() {
-    let dir = std::env::temp_dir().join(format!("rooflaw-plot-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp("plot");
     for ext in ["svg", "png"] {
         let out = dir.join(format!("roofline.{ext}"));
         let o = run(&["roofline-plot", "qwen2.5-0.5b", "olmoe-1b-7b", "--level", "calibrated", "--out", out.to_str().unwrap()]);
@@ -168,8 +116,7 @@ fn roofline_plots_and_calibration_round_trip() {
 
 #[test]
 fn grouped_calibration_is_picked_by_device() {
-    let dir = std::env::temp_dir().join(format!("rooflaw-group-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp("group");
     let profiles = dir.join("profiles.json");
     let csv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/orin_measurements.csv");
     // Two device groups with at least 3 usable rows: add a third AGX Orin row (Llama-3.1-8B at 33 tokens/s).

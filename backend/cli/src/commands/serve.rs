@@ -1,11 +1,12 @@
 //! `rooflaw serve`: a static file server for the built site. The site needs no server logic (everything
-//! runs in the browser); this is only what the run command uses to open it locally.
+//! runs in the browser); this is what the run command and the browser tests open it with. It prints
+//! the URL it listens on as its first line (`--port 0` picks a free port), so a harness can read it.
 
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::cli::ServeArgs;
+use crate::resolve::Serve;
 
 fn content_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
@@ -20,8 +21,9 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// Maps a request path to a file under `root`, refusing anything that escapes it.
-fn resolve(root: &Path, url: &str) -> Option<PathBuf> {
+/// Maps a request path to a file under `root`, refusing anything that escapes it (`..`, absolute
+/// paths, percent-encoded separators are not decoded, so they name no file).
+fn file_for(root: &Path, url: &str) -> Option<PathBuf> {
     let path = url.split(['?', '#']).next().unwrap_or("/");
     let rel = Path::new(path.trim_start_matches('/'));
     if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
@@ -31,15 +33,16 @@ fn resolve(root: &Path, url: &str) -> Option<PathBuf> {
     full.is_file().then_some(full)
 }
 
-pub fn serve(args: &ServeArgs) -> Result<()> {
+/// `serve`: serves `dir` until interrupted.
+pub fn run(args: &Serve) -> Result<()> {
     if !args.dir.join("index.html").is_file() {
         bail!("{} has no index.html: build the site first with scripts/site.sh", args.dir.display());
     }
-    let addr = format!("{}:{}", args.host, args.port);
-    let server = tiny_http::Server::http(&addr).map_err(|e| anyhow!("cannot listen on {addr} ({e}); pick another --port"))?;
+    let server = tiny_http::Server::http(&args.addr).map_err(|e| anyhow!("cannot listen on {} ({e}); pick another --port", args.addr))?;
+    let addr = server.server_addr().to_ip().map_or(args.addr.clone(), |a| a.to_string());
     println!("rooflaw site: http://{addr}/ (Ctrl-C to stop)");
     for req in server.incoming_requests() {
-        let resp = match resolve(&args.dir, req.url()) {
+        let resp = match file_for(&args.dir, req.url()) {
             Some(path) => match std::fs::read(&path) {
                 Ok(body) => {
                     let mut r = tiny_http::Response::from_data(body);
@@ -59,18 +62,22 @@ pub fn serve(args: &ServeArgs) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: test code; a failed unwrap is a failed test
 mod tests {
     use super::*;
 
     #[test]
     fn paths_stay_inside_the_site() {
         let root = std::env::temp_dir().join(format!("rooflaw-serve-{}", std::process::id()));
-        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(root.join("sub")).unwrap();
         std::fs::write(root.join("index.html"), "x").unwrap();
-        assert_eq!(resolve(&root, "/"), Some(root.join("index.html")));
-        assert_eq!(resolve(&root, "/index.html?x=1#/explorer"), Some(root.join("index.html")));
-        assert_eq!(resolve(&root, "/../etc/passwd"), None);
-        assert_eq!(resolve(&root, "/missing.js"), None);
+        std::fs::write(root.join("sub/a.js"), "x").unwrap();
+        assert_eq!(file_for(&root, "/"), Some(root.join("index.html")));
+        assert_eq!(file_for(&root, "/index.html?x=1#/explorer"), Some(root.join("index.html")));
+        assert_eq!(file_for(&root, "/sub/a.js"), Some(root.join("sub/a.js")));
+        for bad in ["/../etc/passwd", "/sub/../../etc/passwd", "//etc/passwd", "/missing.js", "/sub", "/%2e%2e/etc/passwd"] {
+            assert_eq!(file_for(&root, bad), None, "{bad}");
+        }
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -1,0 +1,89 @@
+//! `rooflaw calibrate`: fit the calibrated latency model to measurements.
+
+use anyhow::Result;
+use rooflaw::api::Context;
+use rooflaw::calibrate::{fit, parse_measurements, profiles_to_json};
+use serde::Serialize;
+
+use crate::render::{pct, print_csv, print_json, print_table, secs, table, write_file, Format};
+use crate::resolve::Calibrate;
+
+/// `calibrate`: fits the profiles, writes them when asked, and reports each row's error.
+pub fn run(format: Format, ctx: &Context, args: &Calibrate) -> Result<()> {
+    let rows = parse_measurements(&args.text, &args.what)?;
+    let report = fit(&rows, &ctx.catalogue, &args.group_by)?;
+    if let Some(out) = &args.out {
+        // One profile as an object; several (with --group-by) as a list that `predict` picks from.
+        write_file(out, &profiles_to_json(&report.profiles)?)?;
+    }
+    match format {
+        Format::Json => print_json(&report),
+        Format::Csv => {
+            #[derive(Serialize)]
+            struct Row<'a> {
+                profile: &'a str,
+                line: usize,
+                model: &'a str,
+                device: &'a str,
+                phase: &'a str,
+                measured_secs: f64,
+                predicted_secs: f64,
+                loo_predicted_secs: Option<f64>,
+            }
+            let rows: Vec<Row> = report
+                .profiles
+                .iter()
+                .flat_map(|p| {
+                    p.rows.iter().map(move |r| Row {
+                        profile: &p.label,
+                        line: r.line,
+                        model: &r.model,
+                        device: &r.device,
+                        phase: &r.phase,
+                        measured_secs: r.measured_secs,
+                        predicted_secs: r.predicted_secs,
+                        loo_predicted_secs: r.loo_predicted_secs,
+                    })
+                })
+                .collect();
+            print_csv(&rows)
+        }
+        Format::Table => {
+            for p in &report.profiles {
+                let e = p.efficiency;
+                println!(
+                    "profile {}: η_c {} , η_m {:.3}, t_layer {}, t_token {}; {} rows, MAPE {} in-sample, {} leave-one-out",
+                    p.label,
+                    if p.eta_compute_identified { format!("{:.3}", e.compute) } else { "1 (not identified: no prefill rows)".to_string() },
+                    e.memory,
+                    secs(e.layer_overhead_secs),
+                    secs(e.token_overhead_secs),
+                    p.rows_used,
+                    pct(p.in_sample_mape),
+                    p.loo_mape.map_or("–".into(), pct)
+                );
+                let mut t = table(&["line", "model", "device", "phase", "measured", "predicted", "error", "leave-one-out"]);
+                for r in &p.rows {
+                    t.add_row(vec![
+                        r.line.to_string(),
+                        r.model.clone(),
+                        r.device.clone(),
+                        r.phase.clone(),
+                        secs(r.measured_secs),
+                        secs(r.predicted_secs),
+                        pct((r.predicted_secs - r.measured_secs) / r.measured_secs),
+                        r.loo_predicted_secs.map_or("–".into(), secs),
+                    ]);
+                }
+                print_table(&t);
+            }
+            for s in &report.skipped {
+                println!("skipped line {} ({}): {}", s.line, s.model, s.reason);
+            }
+            if let Some(out) = &args.out {
+                println!("wrote {} (use it with `rooflaw predict --calibration {}`)", out.display(), out.display());
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `rooflaw frontier`: the loss–latency Pareto frontier of a design space, budgets and a plot.
+
+use anyhow::Result;
+use rooflaw::api::{frontier, to_csv, Context};
+use rooflaw::models::reference_models;
+use rooflaw::space::DesignSpace;
+
+use crate::plot;
+use crate::render::{bytes, count, print_json, print_table, secs, table, Format};
+use crate::resolve::Frontier;
+
+/// `frontier`: searches the space, draws it when asked, and prints the frontier (or every candidate).
+pub fn run(format: Format, ctx: &Context, args: &Frontier) -> Result<()> {
+    let s = frontier(&args.request, ctx)?;
+    let t = &s.target;
+    if let Some(p) = &args.plot {
+        let ev = s.evaluator();
+        let refs: Vec<_> =
+            reference_models().iter().filter_map(|m| m.architecture().ok()).map(|a| (a.name.clone(), ev.point(&a))).collect();
+        plot::frontier_plot(&s, &refs, p)?;
+    }
+    match format {
+        Format::Json => print_json(&s.report(args.all)),
+        Format::Csv => {
+            print!("{}", to_csv(&s.records(args.all))?);
+            Ok(())
+        }
+        Format::Table => {
+            println!(
+                "space {}: {} {} → {} valid candidates{}; {} on the frontier ({} latency, {} level, {} on {} ({}), batch {}, {} + {} tokens, law '{}'{})",
+                s.space.name(),
+                count(s.tried),
+                if matches!(s.space, DesignSpace::Grid(_)) { "combinations" } else { "Latin-hypercube draws" },
+                count(s.valid as u64),
+                s.refinement.as_ref().map_or(String::new(), |r| format!(", +{} from {} refinement rounds ({})", r.added, r.rounds, if r.converged { "converged" } else { "round limit" })),
+                s.front.len(),
+                s.objective.name(),
+                s.level.name(),
+                t.precision,
+                t.device_id,
+                t.power_mode,
+                t.workload.batch,
+                t.workload.prompt_tokens,
+                t.workload.generated_tokens,
+                s.law.name,
+                if s.with_memory { ", memory as a third objective" } else { "" }
+            );
+            let mut tb = table(&["#", "l", "d", "heads/kv", "r", "E/K", "loss", "ppl", "latency", "memory", "params"]);
+            for (k, &i) in s.front.iter().enumerate() {
+                let (a, p) = (&s.candidates[i].arch, &s.points[i]);
+                tb.add_row(vec![
+                    (k + 1).to_string(),
+                    a.layers.to_string(),
+                    a.d_model.to_string(),
+                    format!("{}/{}", a.heads, a.kv_heads),
+                    format!("{:.2}", a.ffn_ratio()),
+                    format!("{}/{}", a.experts, a.active_experts),
+                    format!("{:.4}", p.loss),
+                    format!("{:.2}", p.perplexity()),
+                    secs(p.latency_secs),
+                    bytes(p.memory_bytes),
+                    count(a.params().total),
+                ]);
+            }
+            print_table(&tb);
+            let budget = s.budget;
+            if budget.latency_secs.is_some() || budget.memory_bytes.is_some() {
+                let feasible = s.feasible();
+                let what = format!(
+                    "{}{}",
+                    budget.latency_secs.map_or(String::new(), |l| format!("{} ≤ {}", s.objective.name(), secs(l))),
+                    budget.memory_bytes.map_or(String::new(), |m| format!(" memory ≤ {}", bytes(m)))
+                );
+                match s.best {
+                    Some(i) => println!(
+                        "budget {what}: {} feasible; best {} (loss {:.4}, ppl {:.2}, {}, {})",
+                        count(feasible as u64),
+                        s.candidates[i].arch.name,
+                        s.points[i].loss,
+                        s.points[i].perplexity(),
+                        secs(s.points[i].latency_secs),
+                        bytes(s.points[i].memory_bytes)
+                    ),
+                    None => println!("budget {what}: no candidate is feasible; relax the budget or widen the space"),
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! One file per command. A command file imports `resolve` (for its request), `render` and `plot` (for
+//! its output) and the science crate, never another command or `main`.
+
+pub mod arch;
+pub mod calibrate;
+pub mod devices;
+pub mod fit;
+pub mod frontier;
+pub mod law;
+pub mod matching;
+pub mod predict;
+pub mod reproduce;
+pub mod roofline_plot;
+pub mod serve;
+pub mod theory;

@@ -1,0 +1,68 @@
+//! `rooflaw`: the command line over the science crate. Flags are parsed (`args`), turned into typed
+//! requests (`resolve`), run by one file per command (`commands/`), and printed (`render`, `plot`).
+//! Errors are one line with a fix, exit code 2.
+
+mod args;
+mod commands;
+mod plot;
+mod render;
+mod resolve;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+
+use args::{ArchCommand, Cli, Command, DevicesCommand};
+use commands as cmd;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the context chain joined with ": ".
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    let f = cli.format;
+    let mut ctx = resolve::context(cli.devices.as_deref())?;
+    match &cli.command {
+        Command::Arch(ArchCommand::List) => cmd::arch::list(f),
+        Command::Arch(ArchCommand::Show(m)) => cmd::arch::show(f, &resolve::architecture(&resolve::model(m)?)?),
+        Command::Devices(DevicesCommand::List) => cmd::devices::list(f, &ctx),
+        Command::Devices(DevicesCommand::Show { id }) => cmd::devices::show(f, &ctx, id),
+        Command::Predict(a) => {
+            let (req, breakdown) = resolve::predict(a, &mut ctx)?;
+            cmd::predict::run(f, &ctx, &req, breakdown)
+        }
+        Command::RooflinePlot(a) => {
+            let req = resolve::roofline_plot(a, &mut ctx)?;
+            cmd::roofline_plot::run(&ctx, &req)
+        }
+        Command::Calibrate(a) => cmd::calibrate::run(f, &ctx, &resolve::calibrate(a)?),
+        Command::Law(a) => {
+            let req = resolve::law_request(a, &mut ctx)?;
+            cmd::law::run(f, &ctx, &req)
+        }
+        Command::Fit(a) => cmd::fit::run(f, &resolve::fit(a)?),
+        Command::Frontier(a) => {
+            let req = resolve::frontier(a, &mut ctx)?;
+            cmd::frontier::run(f, &ctx, &req)
+        }
+        Command::Match(a) => {
+            let req = resolve::matching(a, &mut ctx)?;
+            cmd::matching::run(f, &ctx, &req)
+        }
+        Command::Theory(a) => {
+            let req = resolve::theory(a, &mut ctx)?;
+            cmd::theory::run(f, &ctx, &req)
+        }
+        Command::Reproduce(a) => cmd::reproduce::run(&ctx, &resolve::reproduce(a)),
+        Command::Serve(a) => cmd::serve::run(&resolve::serve(a)),
+    }
+}

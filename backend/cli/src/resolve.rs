@@ -1,0 +1,476 @@
+//! The only place where flags become typed requests (`rooflaw::api`): files named by flags are read
+//! here and added to the request context (devices, calibrations, laws, spaces), and the science
+//! crate's errors gain the command line's how-to.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use rooflaw::api::{
+    Context, FrontierRequest, LawRequest, MatchRequest, MemoryBudget, ModelRequest, PredictRequest, SearchRequest, TargetRequest,
+    TheoryRequest,
+};
+use rooflaw::calibrate::{profiles_from_json, GroupKey};
+use rooflaw::fit::{FitOptions, Robust};
+use rooflaw::hardware::parse_devices;
+use rooflaw::law::{find_law, Law};
+use rooflaw::space::{find_space, DesignSpace};
+use rooflaw::{Architecture, Level};
+
+use crate::args::{
+    CalibrateArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice, MatchArgs, ModelArgs, PlotArgs, PredictArgs, ReproduceArgs,
+    RobustArg, ServeArgs, SpaceArgs, TargetArgs, TheoryArgs,
+};
+
+/// Reads a text file named by a flag.
+pub fn read(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {what} {} (check the path)", path.display()))
+}
+
+/// Adds the command line's how-to to a science-crate error.
+fn how<T>(r: rooflaw::Result<T>, how_to: &str) -> Result<T> {
+    r.map_err(|e| anyhow!("{e} ({how_to})"))
+}
+
+/// The request context: the catalogue with `--devices FILE` added.
+pub fn context(devices: Option<&Path>) -> Result<Context> {
+    let mut ctx = Context::default();
+    if let Some(p) = devices {
+        ctx.catalogue = ctx.catalogue.with(parse_devices(&read(p, "devices file")?, &p.display().to_string())?);
+    }
+    Ok(ctx)
+}
+
+/// Where the architecture comes from; the file is read here.
+pub fn model(m: &ModelArgs) -> Result<ModelRequest> {
+    let mut r = ModelRequest::default();
+    if let Some(p) = &m.hf_config {
+        r.hf_config = Some(read(p, "config.json")?);
+    } else if let Some(p) = &m.spec {
+        let text = read(p, "architecture file")?;
+        r.spec =
+            Some(serde_json::from_str(&text).map_err(|e| anyhow!("{}: {e} (see `rooflaw arch show --help` for the fields)", p.display()))?);
+    } else {
+        r.model = m.model.clone();
+    }
+    Ok(r)
+}
+
+/// The validated architecture of `m`, with the CLI's how-to on failure.
+pub fn architecture(m: &ModelRequest) -> Result<Architecture> {
+    how(m.architecture(), "see `rooflaw arch list`, or pass --hf-config FILE or --spec FILE")
+}
+
+/// Device, workload and precision; a `--calibration FILE` is added to the context.
+pub fn target(t: &TargetArgs, ctx: &mut Context) -> Result<TargetRequest> {
+    if let Some(p) = &t.calibration {
+        ctx.calibrations = profiles_from_json(&read(p, "calibration file")?, &p.display().to_string())
+            .map_err(|e| anyhow!("{e} (write one with `rooflaw calibrate MEASUREMENTS.csv --out PROFILE.json`)"))?;
+    }
+    let r = TargetRequest {
+        device: t.device.clone(),
+        power_mode: t.power_mode.clone(),
+        batch: t.batch,
+        prompt_tokens: t.prompt,
+        generated_tokens: t.generate,
+        precision: t.precision.clone(),
+        weights: t.weights.clone(),
+        activations: t.activations.clone(),
+        kv: t.kv.clone(),
+    };
+    // Check it now, so that every command reports a bad target the same way, with the CLI's how-to.
+    how(r.resolve(&ctx.catalogue), "see `rooflaw devices list`; add a device with --devices FILE")?;
+    Ok(r)
+}
+
+/// The law: a built-in name, or a law file added to the context.
+pub fn law(l: &LawChoice, ctx: &mut Context) -> Result<Option<String>> {
+    let path = Path::new(&l.law);
+    match find_law(&l.law) {
+        Ok(_) => Ok(Some(l.law.clone())),
+        Err(e) if !path.exists() => Err(anyhow!("{e} (or give a law file written by `rooflaw fit RUNS --out LAW.json`)")),
+        Err(_) => {
+            let law = Law::from_json(&read(path, "law file")?, &path.display().to_string())?;
+            let name = law.name.clone();
+            ctx.laws.push(law);
+            Ok(Some(name))
+        }
+    }
+}
+
+/// The space: a built-in name, or a space file added to the context.
+pub fn search(s: &SpaceArgs, ctx: &mut Context) -> Result<SearchRequest> {
+    let path = Path::new(&s.space);
+    let space = match find_space(&s.space) {
+        Ok(_) => s.space.clone(),
+        Err(e) if !path.exists() => return Err(anyhow!("{e} (or give a space file; see the README)")),
+        Err(_) => {
+            let sp = DesignSpace::from_json(&read(path, "space file")?, &path.display().to_string())?;
+            let name = sp.name().to_string();
+            ctx.spaces.push(sp);
+            name
+        }
+    };
+    Ok(SearchRequest { space, samples: s.samples, seed: s.seed, refine: s.refine, objective: s.objective, level: s.level })
+}
+
+/// `predict`: the request and the breakdown level, if one was asked for.
+pub fn predict(a: &PredictArgs, ctx: &mut Context) -> Result<(PredictRequest, Option<Level>)> {
+    Ok((PredictRequest { model: model(&a.model)?, target: target(&a.target, ctx)? }, a.breakdown))
+}
+
+/// `roofline-plot`: the architectures, target, level and output file.
+#[derive(Debug)]
+pub struct RooflinePlot {
+    /// Architectures drawn.
+    pub architectures: Vec<Architecture>,
+    /// Device and workload.
+    pub target: TargetRequest,
+    /// Level drawn.
+    pub level: Level,
+    /// Output file.
+    pub out: PathBuf,
+}
+
+/// `roofline-plot`.
+pub fn roofline_plot(a: &PlotArgs, ctx: &mut Context) -> Result<RooflinePlot> {
+    let mut architectures = a.models.iter().map(|m| architecture(&ModelRequest::named(m))).collect::<Result<Vec<_>>>()?;
+    if let Some(p) = &a.hf_config {
+        architectures.push(architecture(&ModelRequest { hf_config: Some(read(p, "config.json")?), ..Default::default() })?);
+    }
+    Ok(RooflinePlot { architectures, target: target(&a.target, ctx)?, level: a.level, out: a.out.clone() })
+}
+
+/// `calibrate`: the measurements' text, the grouping and the output file.
+#[derive(Debug)]
+pub struct Calibrate {
+    /// The measurements CSV.
+    pub text: String,
+    /// Its name in messages.
+    pub what: String,
+    /// Fields that split the rows into profiles.
+    pub group_by: Vec<GroupKey>,
+    /// Where to write the profiles.
+    pub out: Option<PathBuf>,
+}
+
+/// `calibrate`.
+pub fn calibrate(a: &CalibrateArgs) -> Result<Calibrate> {
+    Ok(Calibrate {
+        text: read(&a.measurements, "measurements file")?,
+        what: a.measurements.display().to_string(),
+        group_by: a
+            .group_by
+            .iter()
+            .map(|g| match g {
+                GroupArg::Device => GroupKey::Device,
+                GroupArg::PowerMode => GroupKey::PowerMode,
+                GroupArg::Engine => GroupKey::Engine,
+                GroupArg::Precision => GroupKey::Precision,
+            })
+            .collect(),
+        out: a.out.clone(),
+    })
+}
+
+/// `law`.
+pub fn law_request(a: &LawArgs, ctx: &mut Context) -> Result<LawRequest> {
+    Ok(LawRequest { model: model(&a.model)?, law: law(&a.law, ctx)? })
+}
+
+/// `fit`: the runs' text, the options and the output files.
+#[derive(Debug)]
+pub struct Fit {
+    /// The runs file's text.
+    pub text: String,
+    /// Its name in messages.
+    pub what: String,
+    /// Fit settings.
+    pub options: FitOptions,
+    /// Where to write the law.
+    pub out: Option<PathBuf>,
+    /// Where to draw the fit.
+    pub plot: Option<PathBuf>,
+}
+
+/// `fit`.
+pub fn fit(a: &FitArgs) -> Result<Fit> {
+    if !(0.0..1.0).contains(&a.holdout) {
+        bail!("--holdout {} must be in [0, 1), e.g. 0.2", a.holdout);
+    }
+    Ok(Fit {
+        text: read(&a.runs, "runs file")?,
+        what: a.runs.display().to_string(),
+        options: FitOptions {
+            name: a.name.clone(),
+            robust: match a.robust {
+                RobustArg::Huber => Robust::Huber { delta: a.huber_delta },
+                RobustArg::LeastSquares => Robust::LeastSquares,
+            },
+            restarts: a.restarts,
+            bootstrap: a.bootstrap,
+            seed: a.seed,
+            holdout_fraction: a.holdout,
+            folds: a.folds,
+        },
+        out: a.out.clone(),
+        plot: a.plot.clone(),
+    })
+}
+
+/// `frontier`: the request, whether to print every candidate, and the plot file.
+#[derive(Debug)]
+pub struct Frontier {
+    /// The request.
+    pub request: FrontierRequest,
+    /// Print every candidate, not only the frontier.
+    pub all: bool,
+    /// Where to draw the frontier.
+    pub plot: Option<PathBuf>,
+}
+
+/// `frontier`.
+pub fn frontier(a: &FrontierArgs, ctx: &mut Context) -> Result<Frontier> {
+    let memory_budget =
+        a.memory_budget.as_deref().map(|m| how(MemoryBudget::parse(m), "--memory-budget takes bytes or `usable`")).transpose()?;
+    if let Some(b) = a.latency_budget {
+        if !b.is_finite() || b <= 0.0 {
+            bail!("--latency-budget {b} must be a positive number of seconds, e.g. 0.1");
+        }
+    }
+    let request = FrontierRequest {
+        search: search(&a.space, ctx)?,
+        target: target(&a.target, ctx)?,
+        law: law(&a.law, ctx)?,
+        latency_budget_secs: a.latency_budget,
+        memory_budget,
+        scenario: a.scenario.clone(),
+        with_memory: a.with_memory,
+    };
+    Ok(Frontier { request, all: a.all, plot: a.plot.clone() })
+}
+
+/// `match`.
+pub fn matching(a: &MatchArgs, ctx: &mut Context) -> Result<MatchRequest> {
+    Ok(MatchRequest { model: model(&a.model)?, search: search(&a.space, ctx)?, target: target(&a.target, ctx)?, law: law(&a.law, ctx)? })
+}
+
+/// `theory`.
+pub fn theory(a: &TheoryArgs, ctx: &mut Context) -> Result<TheoryRequest> {
+    if a.device.is_none() && !a.worked_example && (a.peak_flops.is_none() || a.bandwidth.is_none() || a.memory_budget.is_none()) {
+        bail!("give --device ID (or --peak-flops, --bandwidth and --memory-budget), or --worked-example");
+    }
+    Ok(TheoryRequest {
+        worked_example: a.worked_example,
+        device: a.device.clone(),
+        power_mode: a.power_mode.clone(),
+        peak_flops_per_sec: a.peak_flops,
+        mem_bandwidth_bytes_per_sec: a.bandwidth,
+        memory_budget_bytes: a.memory_budget,
+        prefill_target_secs: a.prefill_target,
+        decode_target_secs: a.decode_target,
+        batch: a.batch,
+        prompt_tokens: a.prompt,
+        generated_tokens: a.generate,
+        precision: a.precision.clone(),
+        d_model: a.d_model,
+        ffn_ratio: a.ffn_ratio,
+        gqa: a.gqa,
+        law: law(&a.law, ctx)?,
+    })
+}
+
+/// `reproduce`: the device, samples, seed and report file.
+#[derive(Debug)]
+pub struct Reproduce {
+    /// Draws of the wide space.
+    pub samples: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Report file.
+    pub out: PathBuf,
+}
+
+/// `reproduce`.
+pub fn reproduce(a: &ReproduceArgs) -> Reproduce {
+    Reproduce { samples: a.samples, seed: a.seed, out: a.out.clone() }
+}
+
+/// `serve`: the site folder and the address.
+#[derive(Debug)]
+pub struct Serve {
+    /// The built site.
+    pub dir: PathBuf,
+    /// `host:port`.
+    pub addr: String,
+}
+
+/// `serve`.
+pub fn serve(a: &ServeArgs) -> Serve {
+    Serve { dir: a.dir.clone(), addr: format!("{}:{}", a.host, a.port) }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: test code; a failed unwrap is a failed test
+mod tests {
+    use clap::Parser;
+    use rooflaw::api::{MemoryBudget, UsableMemory};
+    use rooflaw::frontier::Objective;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("rooflaw").chain(args.iter().copied())).unwrap()
+    }
+
+    fn predict_of(args: &[&str]) -> Result<(PredictRequest, Option<Level>)> {
+        match parse(args).command {
+            Command::Predict(a) => predict(&a, &mut context(None).unwrap()),
+            _ => unreachable!("a predict command"),
+        }
+    }
+
+    fn frontier_of(args: &[&str]) -> Result<Frontier> {
+        match parse(args).command {
+            Command::Frontier(a) => frontier(&a, &mut context(None).unwrap()),
+            _ => unreachable!("a frontier command"),
+        }
+    }
+
+    #[test]
+    fn predict_flags_become_requests() {
+        // (flags, device, batch, prompt, generate, precision, weights, breakdown)
+        type Row<'a> = (&'a [&'a str], &'a str, u64, u64, u64, &'a str, Option<&'a str>, Option<Level>);
+        let table: [Row; 4] = [
+            (&["predict", "qwen2.5-0.5b"], "jetson-agx-orin-64gb", 1, 1024, 16, "fp16", None, None),
+            (
+                &["predict", "qwen2.5-0.5b", "--device", "jetson-orin-nano-8gb", "--batch", "4", "--prompt", "128", "--generate", "64"],
+                "jetson-orin-nano-8gb",
+                4,
+                128,
+                64,
+                "fp16",
+                None,
+                None,
+            ),
+            (
+                &["predict", "qwen2.5-0.5b", "--precision", "int4", "--weights", "int8"],
+                "jetson-agx-orin-64gb",
+                1,
+                1024,
+                16,
+                "int4",
+                Some("int8"),
+                None,
+            ),
+            (
+                &["predict", "qwen2.5-0.5b", "--breakdown", "calibrated"],
+                "jetson-agx-orin-64gb",
+                1,
+                1024,
+                16,
+                "fp16",
+                None,
+                Some(Level::Calibrated),
+            ),
+        ];
+        for (flags, device, batch, prompt, generate, precision, weights, breakdown) in table {
+            let (r, b) = predict_of(flags).unwrap();
+            assert_eq!(r.model, ModelRequest::named("qwen2.5-0.5b"), "{flags:?}");
+            let t = &r.target;
+            assert_eq!(
+                (t.device.as_str(), t.batch, t.prompt_tokens, t.generated_tokens, t.precision.as_str(), t.weights.as_deref(), b),
+                (device, batch, prompt, generate, precision, weights, breakdown),
+                "{flags:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_targets_are_refused_with_the_cli_how_to() {
+        for (flags, needle) in [
+            (&["predict", "qwen2.5-0.5b", "--device", "tpu"][..], "unknown device 'tpu'"),
+            (&["predict", "qwen2.5-0.5b", "--batch", "0"][..], "batch"),
+            (&["predict", "qwen2.5-0.5b", "--precision", "fp8"][..], "cannot run fp8 math"),
+        ] {
+            let e = predict_of(flags).unwrap_err().to_string();
+            assert!(e.contains(needle) && e.ends_with("add a device with --devices FILE)"), "{flags:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn frontier_flags_become_requests() {
+        // (flags, objective, level, space, latency budget, memory budget, scenario)
+        type Row<'a> = (&'a [&'a str], Objective, Level, &'a str, Option<f64>, Option<MemoryBudget>, Option<&'a str>);
+        let table: [Row; 4] = [
+            (&["frontier"], Objective::Total, Level::Roofline, "paper-table5", None, None, None),
+            (
+                &["frontier", "--objective", "decode", "--level", "paper", "--space", "wide"],
+                Objective::Decode,
+                Level::Paper,
+                "wide",
+                None,
+                None,
+                None,
+            ),
+            (
+                &["frontier", "--latency-budget", "0.05", "--memory-budget", "usable"],
+                Objective::Total,
+                Level::Roofline,
+                "paper-table5",
+                Some(0.05),
+                Some(MemoryBudget::Named(UsableMemory::Usable)),
+                None,
+            ),
+            (
+                &["frontier", "--memory-budget", "4e9", "--scenario", "smart-home"],
+                Objective::Total,
+                Level::Roofline,
+                "paper-table5",
+                None,
+                Some(MemoryBudget::Bytes(4e9)),
+                Some("smart-home"),
+            ),
+        ];
+        for (flags, objective, level, space, latency, memory, scenario) in table {
+            let f = frontier_of(flags).unwrap();
+            let r = &f.request;
+            assert_eq!(
+                (
+                    r.search.objective,
+                    r.search.level,
+                    r.search.space.as_str(),
+                    r.latency_budget_secs,
+                    r.memory_budget,
+                    r.scenario.as_deref()
+                ),
+                (objective, level, space, latency, memory, scenario),
+                "{flags:?}"
+            );
+            assert_eq!(r.law.as_deref(), Some("paper"));
+        }
+    }
+
+    #[test]
+    fn bad_frontier_flags_are_refused() {
+        assert!(frontier_of(&["frontier", "--memory-budget", "lots"]).unwrap_err().to_string().contains("'lots' is not a positive number"));
+        assert!(frontier_of(&["frontier", "--latency-budget=-1"]).unwrap_err().to_string().contains("--latency-budget -1"));
+        assert!(frontier_of(&["frontier", "--law", "nope"]).unwrap_err().to_string().contains("unknown law 'nope'"));
+        assert!(frontier_of(&["frontier", "--space", "nope"]).unwrap_err().to_string().contains("unknown design space 'nope'"));
+        // An unknown level never reaches resolve: clap refuses it with the possible values.
+        let e = Cli::try_parse_from(["rooflaw", "frontier", "--level", "peak"]).unwrap_err().to_string();
+        assert!(e.contains("peak") && e.contains("paper, roofline, calibrated"), "{e}");
+    }
+
+    #[test]
+    fn theory_needs_a_device_figures_or_the_worked_example() {
+        let run = |args: &[&str]| match parse(args).command {
+            Command::Theory(a) => theory(&a, &mut context(None).unwrap()),
+            _ => unreachable!("a theory command"),
+        };
+        assert!(run(&["theory"]).unwrap_err().to_string().starts_with("give --device ID"));
+        let r = run(&["theory", "--device", "jetson-orin-nano-8gb", "--decode-target", "0.1"]).unwrap();
+        assert_eq!((r.device.as_deref(), r.decode_target_secs, r.precision.as_str()), (Some("jetson-orin-nano-8gb"), Some(0.1), "fp16"));
+        assert!(run(&["theory", "--worked-example"]).unwrap().worked_example);
+    }
+}
