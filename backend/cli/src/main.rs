@@ -1,10 +1,9 @@
 //! `rooflaw`: the command line over the science crate. Flags are parsed (`args`), turned into typed
-//! requests (`resolve`), run by one file per command (`commands/`), and printed (`render`, `plot`).
+//! requests (`resolve`), run by one file per command (`commands/`), and printed (`render`, with plots in `render/plot/`).
 //! Errors are one line with a fix, exit code 2.
 
 mod args;
 mod commands;
-mod plot;
 mod render;
 mod resolve;
 

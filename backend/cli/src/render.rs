@@ -9,6 +9,8 @@ use clap::ValueEnum;
 use comfy_table::{presets::NOTHING, Table};
 use serde::Serialize;
 
+pub mod plot;
+
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

@@ -3,8 +3,7 @@
 use anyhow::Result;
 use rooflaw::fit::{fit_law, parse_runs};
 
-use crate::plot;
-use crate::render::{pct, print_csv, print_json, print_table, table, write_file, Format};
+use crate::render::{pct, plot, print_csv, print_json, print_table, table, write_file, Format};
 use crate::resolve::Fit;
 
 /// `fit`: fits Eq. 2 to the runs, writes the law and the plot when asked, and reports the fit.

@@ -5,8 +5,7 @@ use rooflaw::api::{frontier, to_csv, Context};
 use rooflaw::models::reference_models;
 use rooflaw::space::DesignSpace;
 
-use crate::plot;
-use crate::render::{bytes, count, print_json, print_table, secs, table, Format};
+use crate::render::{bytes, count, plot, print_json, print_table, secs, table, Format};
 use crate::resolve::Frontier;
 
 /// `frontier`: searches the space, draws it when asked, and prints the frontier (or every candidate).

@@ -1,5 +1,5 @@
-//! One file per command. A command file imports `resolve` (for its request), `render` and `plot` (for
-//! its output) and the science crate, never another command or `main`.
+//! One file per command. A command file imports `resolve` (for its request), `render` (for its output,
+//! plots included) and the science crate, never another command or `main`.
 
 pub mod arch;
 pub mod calibrate;

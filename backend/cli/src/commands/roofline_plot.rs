@@ -3,7 +3,7 @@
 use anyhow::Result;
 use rooflaw::api::Context;
 
-use crate::plot;
+use crate::render::plot;
 use crate::resolve::RooflinePlot;
 
 /// `roofline-plot`: draws to the output file.
