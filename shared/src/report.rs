@@ -91,3 +91,43 @@ pub fn predict(arch: &Architecture, target: &Target, calibration: &CalibrationPr
         calibration: calibration.into(),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: test code; a failed unwrap is a failed test
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use crate::calibrate::builtin_calibration;
+    use crate::hardware::Catalogue;
+    use crate::models::reference_models;
+    use crate::precision::Precision;
+
+    #[test]
+    fn totals_add_up_at_every_level_and_the_memory_verdict_follows_the_footprint() {
+        let cat = Catalogue::default();
+        for device in ["jetson-agx-orin-64gb", "jetson-orin-nano-8gb"] {
+            let t = Target::new(cat.get(device).unwrap(), None, Workload::PAPER, Precision::preset("fp16").unwrap()).unwrap();
+            for m in reference_models() {
+                let p = predict(&m.architecture().unwrap(), &t, builtin_calibration());
+                for l in [p.latency.paper, p.latency.roofline, p.latency.calibrated] {
+                    assert!((l.prefill_secs + l.decode_secs - l.total_secs).abs() <= 1e-12 * l.total_secs, "{}: {l:?}", m.id);
+                    assert!((l.decode_per_token_secs * 16.0 - l.decode_secs).abs() <= 1e-12 * l.decode_secs, "{}: {l:?}", m.id);
+                }
+                let mem = p.memory;
+                assert!((mem.weight_bytes + mem.kv_cache_bytes + mem.activation_bytes - mem.total_bytes).abs() < 1.0);
+                assert_eq!(p.fits_in_memory, mem.total_bytes <= p.usable_memory_bytes, "{} on {device}", m.id);
+            }
+        }
+        // Hand check: Llama-3.1-8B's 8.03 B FP16 weights (16.1 GB) exceed the Orin Nano's 5.2 GB usable;
+        // Qwen2.5-0.5B's (0.99 GB) fit.
+        let nano =
+            Target::new(cat.get("jetson-orin-nano-8gb").unwrap(), None, Workload::PAPER, Precision::preset("fp16").unwrap()).unwrap();
+        let fits = |id: &str| {
+            predict(&crate::models::find_model(id).unwrap().architecture().unwrap(), &nano, builtin_calibration()).fits_in_memory
+        };
+        assert!(fits("qwen2.5-0.5b"));
+        assert!(!fits("llama-3.1-8b"));
+    }
+}
