@@ -20,9 +20,9 @@ step "lints (native, and the browser builds of the science crate and the site)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p rooflaw -p rooflaw-web --target wasm32-unknown-unknown -- -D warnings
 
-step "unit, integration and CLI tests; benchmarks in test mode"
-cargo build -p rooflaw-cli
-cargo test --workspace --all-targets
+step "unit, integration and CLI tests, training on the fixture included (release: burn is ~60x slower in debug); benchmarks in test mode"
+cargo build --release -p rooflaw-cli
+cargo test --release --workspace --all-targets
 
 step "the science crate's tests on wasm32, in headless Chromium"
 # The law-fitting tests take tens of seconds in the browser; the runner's default limit is 20 s.
@@ -32,4 +32,4 @@ step "the site builds (Trunk, offline)"
 bash scripts/site.sh
 
 step "end-to-end tests of the site in headless Chromium"
-cargo test -p rooflaw-tests --test browser -- --ignored
+cargo test --release -p rooflaw-tests --test browser -- --ignored

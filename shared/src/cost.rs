@@ -302,6 +302,16 @@ pub fn phase_total(arch: &Architecture, w: &Workload, p: &Precision, phase: Phas
     total
 }
 
+/// Training FLOPs per token for sequences of `seq` tokens: three forward passes' worth (the backward
+/// pass costs about twice the forward), where the forward is every operator of a `seq`-token prefill
+/// with the LM head on every position, as training computes it.
+pub fn training_flops_per_token(arch: &Architecture, seq: u64) -> crate::Result<f64> {
+    let w = Workload::new(1, seq, 1)?;
+    let prefill = phase_total(arch, &w, &Precision::FP16, Phase::Prefill, OperatorSet::Full).flops;
+    let head = 2.0 * (arch.d_model * arch.vocab_size) as f64;
+    Ok(3.0 * ((prefill - head) / seq as f64 + head))
+}
+
 /// Number of decode steps and Σ of their context lengths, Σ_{k=1..S_out} (S_in + k).
 pub fn decode_steps(w: &Workload) -> (f64, f64) {
     let n = w.generated_tokens as f64;
@@ -331,6 +341,22 @@ mod tests {
             let expected = 2.0 * n + 4.0 * a.layers as f64 * ctx * a.q_width() as f64 + 2.0 * (a.vocab_size * a.d_model) as f64;
             let rel = (c.flops - expected).abs() / expected;
             assert!(rel < 0.02, "{id}: {} vs {expected} ({rel})", c.flops);
+        }
+    }
+
+    #[test]
+    fn training_flops_are_six_n_plus_causal_attention() {
+        // Kaplan et al. 2020, with causal attention (each token attends to (S + 1) / 2 positions on
+        // average): training ≈ 3 × (2N + 2·l·S·d_attn + 2·V·d).
+        for id in ["qwen2.5-0.5b", "smollm2-135m", "olmoe-1b-7b"] {
+            let a = arch(id);
+            let s = 512.0;
+            let n = a.params().non_embedding_active as f64;
+            let expected =
+                3.0 * (2.0 * n + 2.0 * a.layers as f64 * (s + 1.0) * a.q_width() as f64 + 2.0 * (a.vocab_size * a.d_model) as f64);
+            let got = training_flops_per_token(&a, 512).unwrap();
+            let rel = (got - expected).abs() / expected;
+            assert!(rel < 0.03, "{id}: {got} vs {expected} ({rel})");
         }
     }
 

@@ -67,6 +67,124 @@ pub enum Command {
     Reproduce(ReproduceArgs),
     /// Serve the built static site (scripts/site.sh builds it into dist/) on a local port.
     Serve(ServeArgs),
+    /// Text corpora for training: tokenise texts into token shards with a manifest.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Train an architecture on prepared text (burn, CPU), or resume a run; `--dry-run` checks the
+    /// parameter counts and prints the FLOPs per token without training.
+    Train(TrainArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Tokenise text files into training and validation shards with a manifest (counts, sha256, split).
+    Prepare(PrepareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// Tokenizer: gpt2 (r50k_base, 50,257 tokens, built in) or bytes (256 symbols, for tests).
+    #[arg(long, default_value = "gpt2")]
+    pub tokenizer: String,
+    /// Text files to train on (UTF-8); without --validation, the last part of each is held out.
+    #[arg(long = "text", value_name = "FILE", required = true, num_args = 1..)]
+    pub texts: Vec<PathBuf>,
+    /// Text files used only for validation (e.g. another corpus).
+    #[arg(long = "validation", value_name = "FILE", num_args = 1..)]
+    pub validation: Vec<PathBuf>,
+    /// Share of each text's tokens held out for validation when no --validation file is given.
+    #[arg(long, default_value_t = 0.1)]
+    pub validation_fraction: f64,
+    /// Output folder (must not hold prepared data already).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// Where training runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// The best available: CPU in this build.
+    Auto,
+    /// burn's `flex` CPU backend.
+    Cpu,
+    /// wgpu (Vulkan, Metal, DX12).
+    Wgpu,
+    /// CUDA.
+    Cuda,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Reference model id or name (see `rooflaw arch list`); its vocabulary is replaced by the data's.
+    #[arg(conflicts_with_all = ["hf_config", "spec", "resume"])]
+    pub model: Option<String>,
+    /// A Hugging Face config.json.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["spec", "resume"])]
+    pub hf_config: Option<PathBuf>,
+    /// An architecture JSON (the fields of `rooflaw arch show --format json`'s architecture).
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub spec: Option<PathBuf>,
+    /// Continue the run in this folder from its last checkpoint.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// Prepared data folder (`rooflaw data prepare`).
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["resume", "dry_run"])]
+    pub data: Option<PathBuf>,
+    /// Token budget (the run takes ⌈tokens / (batch · seq · accumulation)⌉ steps).
+    #[arg(long, required_unless_present_any = ["resume", "dry_run"])]
+    pub tokens: Option<u64>,
+    /// Run folder to create.
+    #[arg(long, value_name = "RUN_DIR", required_unless_present_any = ["resume", "dry_run"])]
+    pub out: Option<PathBuf>,
+    /// Sequences per micro-batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    /// Tokens per sequence.
+    #[arg(long, default_value_t = 256)]
+    pub seq: usize,
+    /// Micro-batches per optimizer step (gradient accumulation).
+    #[arg(long, default_value_t = 1)]
+    pub accumulation: usize,
+    /// Peak learning rate (AdamW; linear warm-up, then cosine decay to a tenth of it).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Warm-up steps.
+    #[arg(long, default_value_t = 100)]
+    pub warmup: u64,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 0.1)]
+    pub weight_decay: f32,
+    /// Clip the global gradient norm to this (0: no clipping).
+    #[arg(long, default_value_t = 1.0)]
+    pub clip_norm: f64,
+    /// Seed of the initialisation and of the batches.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Steps between checkpoints (0: only at the end).
+    #[arg(long, default_value_t = 200)]
+    pub checkpoint_every: u64,
+    /// Checkpoints kept.
+    #[arg(long, default_value_t = 2)]
+    pub keep_checkpoints: usize,
+    /// Steps between validation evaluations (0: only at the end).
+    #[arg(long, default_value_t = 200)]
+    pub eval_every: u64,
+    /// Validation tokens per evaluation.
+    #[arg(long, default_value_t = 32_768)]
+    pub eval_tokens: usize,
+    /// Device peak FLOP/s, to report MFU (unknown for a CPU unless given).
+    #[arg(long)]
+    pub peak_flops: Option<f64>,
+    /// Where to train.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+    /// Print burn's and the science crate's parameter counts and the training FLOPs per token; train
+    /// nothing (refuses when the counts differ).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -109,9 +227,11 @@ pub enum RobustArg {
 
 #[derive(Debug, Args)]
 pub struct FitArgs {
-    /// Runs file, CSV or JSON: layers, d_model, experts, active_experts, tokens, val_loss, ffn_ratio (or
-    /// intermediate_size), kv_width (or gqa); optional name and split (train/test).
-    pub runs: PathBuf,
+    /// Runs files, CSV or JSON (layers, d_model, experts, active_experts, tokens, val_loss, ffn_ratio or
+    /// intermediate_size, kv_width or gqa; optional name and split train/test), or run folders written by
+    /// `rooflaw train` (their run.json).
+    #[arg(required = true, num_args = 1..)]
+    pub runs: Vec<PathBuf>,
     /// Loss function.
     #[arg(long, value_enum, default_value_t = RobustArg::Huber)]
     pub robust: RobustArg,

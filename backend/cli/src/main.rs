@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use args::{ArchCommand, Cli, Command, DevicesCommand};
+use args::{ArchCommand, Cli, Command, DataCommand, DevicesCommand};
 use commands as cmd;
 
 fn main() -> ExitCode {
@@ -63,5 +63,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Command::Reproduce(a) => cmd::reproduce::run(&ctx, &resolve::reproduce(a)),
         Command::Serve(a) => cmd::serve::run(&resolve::serve(a)),
+        Command::Data(DataCommand::Prepare(a)) => cmd::data::prepare_cmd(f, &resolve::prepare(a)?),
+        Command::Train(a) => cmd::train::run(f, &resolve::train(a)?),
     }
 }

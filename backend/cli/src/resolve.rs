@@ -17,8 +17,8 @@ use rooflaw::space::{find_space, DesignSpace};
 use rooflaw::{Architecture, Level};
 
 use crate::args::{
-    CalibrateArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice, MatchArgs, ModelArgs, PlotArgs, PredictArgs, ReproduceArgs,
-    RobustArg, ServeArgs, SpaceArgs, TargetArgs, TheoryArgs,
+    BackendArg, CalibrateArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice, MatchArgs, ModelArgs, PlotArgs, PredictArgs,
+    PrepareArgs, ReproduceArgs, RobustArg, ServeArgs, SpaceArgs, TargetArgs, TheoryArgs, TrainArgs,
 };
 
 /// Reads a text file named by a flag.
@@ -177,13 +177,11 @@ pub fn law_request(a: &LawArgs, ctx: &mut Context) -> Result<LawRequest> {
     Ok(LawRequest { model: model(&a.model)?, law: law(&a.law, ctx)? })
 }
 
-/// `fit`: the runs' text, the options and the output files.
+/// `fit`: the runs' texts, the options and the output files.
 #[derive(Debug)]
 pub struct Fit {
-    /// The runs file's text.
-    pub text: String,
-    /// Its name in messages.
-    pub what: String,
+    /// Each runs file's text and its name in messages (a run folder gives its run.json).
+    pub sources: Vec<(String, String)>,
     /// Fit settings.
     pub options: FitOptions,
     /// Where to write the law.
@@ -197,9 +195,23 @@ pub fn fit(a: &FitArgs) -> Result<Fit> {
     if !(0.0..1.0).contains(&a.holdout) {
         bail!("--holdout {} must be in [0, 1), e.g. 0.2", a.holdout);
     }
+    let sources = a
+        .runs
+        .iter()
+        .map(|p| {
+            let file = if p.is_dir() { p.join("run.json") } else { p.clone() };
+            if p.is_dir() && !file.is_file() {
+                bail!(
+                    "{} has no run.json: the run has not finished (continue it with `rooflaw train --resume {}`)",
+                    p.display(),
+                    p.display()
+                );
+            }
+            Ok((read(&file, "runs file")?, file.display().to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Fit {
-        text: read(&a.runs, "runs file")?,
-        what: a.runs.display().to_string(),
+        sources,
         options: FitOptions {
             name: a.name.clone(),
             robust: match a.robust {
@@ -293,6 +305,105 @@ pub struct Reproduce {
 /// `reproduce`.
 pub fn reproduce(a: &ReproduceArgs) -> Reproduce {
     Reproduce { samples: a.samples, seed: a.seed, out: a.out.clone() }
+}
+
+/// `data prepare`.
+pub fn prepare(a: &PrepareArgs) -> Result<rooflaw_train::data::PrepareOptions> {
+    Ok(rooflaw_train::data::PrepareOptions {
+        texts: a.texts.clone(),
+        validation: a.validation.clone(),
+        tokenizer: rooflaw_train::data::TokenizerKind::parse(&a.tokenizer)?,
+        validation_fraction: a.validation_fraction,
+        out: a.out.clone(),
+    })
+}
+
+/// `train`: what to do.
+#[derive(Debug)]
+pub enum Train {
+    /// Check the counts and print the FLOPs per token.
+    DryRun {
+        /// The architecture (the data's vocabulary when a data folder is given).
+        architecture: Architecture,
+        /// Tokens per sequence.
+        seq: usize,
+    },
+    /// Create a run and train it.
+    New {
+        /// The run folder.
+        run: PathBuf,
+        /// The architecture.
+        model: Box<ModelRequest>,
+        /// The prepared data.
+        data: PathBuf,
+        /// Device peak for MFU.
+        peak_flops: Option<f64>,
+        /// Hyperparameters.
+        options: rooflaw_train::trainer::TrainOptions,
+        /// No progress bar.
+        quiet: bool,
+    },
+    /// Continue a run.
+    Resume {
+        /// The run folder.
+        run: PathBuf,
+        /// No progress bar.
+        quiet: bool,
+    },
+}
+
+/// `train`. Only the CPU backend is built in this version.
+pub fn train(a: &TrainArgs) -> Result<Train> {
+    match a.backend {
+        BackendArg::Auto | BackendArg::Cpu => {}
+        BackendArg::Wgpu | BackendArg::Cuda => bail!(
+            "--backend {}: this build of rooflaw trains on the CPU only (GPU training is not built yet); use --backend cpu",
+            if a.backend == BackendArg::Wgpu { "wgpu" } else { "cuda" }
+        ),
+    }
+    if let Some(run) = &a.resume {
+        if !run.join("config.json").is_file() {
+            bail!(
+                "{} is not a run folder (no config.json); start a run with `rooflaw train MODEL --data DIR --tokens N --out RUN_DIR`",
+                run.display()
+            );
+        }
+        return Ok(Train::Resume { run: run.clone(), quiet: a.quiet });
+    }
+    let model = model(&ModelArgs { model: a.model.clone(), hf_config: a.hf_config.clone(), spec: a.spec.clone() })?;
+    if a.model.is_none() && a.hf_config.is_none() && a.spec.is_none() {
+        bail!("no architecture given; name a model (see `rooflaw arch list`), or pass --spec FILE or --hf-config FILE");
+    }
+    let mut architecture = architecture(&model)?;
+    if a.dry_run {
+        if let Some(d) = &a.data {
+            let m = rooflaw_train::data::Dataset::open(d)?.manifest;
+            let mut spec = architecture.to_spec();
+            spec.vocab_size = u64::from(m.vocab_size);
+            architecture = spec.validate()?;
+        }
+        return Ok(Train::DryRun { architecture, seq: a.seq });
+    }
+    let (Some(data), Some(tokens), Some(run)) = (&a.data, a.tokens, &a.out) else {
+        bail!("give --data DIR, --tokens N and --out RUN_DIR (or --resume RUN_DIR)");
+    };
+    let options = rooflaw_train::trainer::TrainOptions {
+        tokens,
+        batch: a.batch,
+        seq: a.seq,
+        accumulation: a.accumulation,
+        lr: a.lr,
+        warmup: a.warmup,
+        weight_decay: a.weight_decay,
+        clip_norm: a.clip_norm,
+        seed: a.seed,
+        checkpoint_every: a.checkpoint_every,
+        keep_checkpoints: a.keep_checkpoints,
+        eval_every: a.eval_every,
+        eval_tokens: a.eval_tokens,
+        ..Default::default()
+    };
+    Ok(Train::New { run: run.clone(), model: Box::new(model), data: data.clone(), peak_flops: a.peak_flops, options, quiet: a.quiet })
 }
 
 /// `serve`: the site folder and the address.

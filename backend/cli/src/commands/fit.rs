@@ -8,7 +8,10 @@ use crate::resolve::Fit;
 
 /// `fit`: fits Eq. 2 to the runs, writes the law and the plot when asked, and reports the fit.
 pub fn run(format: Format, args: &Fit) -> Result<()> {
-    let runs = parse_runs(&args.text, &args.what)?;
+    let mut runs = Vec::new();
+    for (text, what) in &args.sources {
+        runs.extend(parse_runs(text, what)?);
+    }
     let opts = &args.options;
     let report = fit_law(&runs, opts)?;
     if let Some(out) = &args.out {

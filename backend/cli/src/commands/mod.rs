@@ -3,6 +3,7 @@
 
 pub mod arch;
 pub mod calibrate;
+pub mod data;
 pub mod devices;
 pub mod fit;
 pub mod frontier;
@@ -13,3 +14,4 @@ pub mod reproduce;
 pub mod roofline_plot;
 pub mod serve;
 pub mod theory;
+pub mod train;

@@ -1,0 +1,86 @@
+//! `rooflaw train`: train an architecture on prepared text, resume a run, or check it (`--dry-run`).
+
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rooflaw::Architecture;
+use rooflaw_train::model::burn_param_count;
+use rooflaw_train::trainer::{create_run, train_on_cpu, Metrics};
+
+use crate::render::{count, print_json, Format};
+use crate::resolve::Train;
+
+/// `train`.
+pub fn run(format: Format, args: &Train) -> Result<()> {
+    match args {
+        Train::DryRun { architecture, seq } => dry_run(format, architecture, *seq),
+        Train::New { run, model, data, peak_flops, options, quiet } => {
+            create_run(run, model, data, "cpu", *peak_flops, options.clone())?;
+            go(format, run, *quiet)
+        }
+        Train::Resume { run, quiet } => go(format, run, *quiet),
+    }
+}
+
+fn dry_run(format: Format, a: &Architecture, seq: usize) -> Result<()> {
+    let (burn, science) = (burn_param_count(a), a.params().total);
+    let flops = rooflaw::cost::training_flops_per_token(a, seq as u64)?;
+    match format {
+        Format::Json | Format::Csv => print_json(&serde_json::json!({
+            "model": a.name,
+            "params": { "burn": burn, "science": science },
+            "seq": seq,
+            "flops_per_token": flops,
+        }))?,
+        Format::Table => println!(
+            "{}: {} parameters in burn, {} in the science crate ({}); {:.4e} training FLOPs per token at {} tokens per sequence",
+            a.name,
+            count(burn),
+            count(science),
+            if burn == science { "equal" } else { "DIFFERENT" },
+            flops,
+            seq
+        ),
+    }
+    if burn != science {
+        bail!("burn counts {burn} parameters and the science crate {science}: this architecture cannot be trained as described");
+    }
+    Ok(())
+}
+
+fn go(format: Format, run: &std::path::Path, quiet: bool) -> Result<()> {
+    let bar = (!quiet && format == Format::Table).then(|| {
+        let b = ProgressBar::new(0);
+        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg}, ETA {eta}") {
+            b.set_style(style);
+        }
+        b
+    });
+    let mut on_step = |m: &Metrics, total: u64| {
+        if let Some(b) = &bar {
+            b.set_length(total);
+            b.set_position(m.step);
+            b.set_message(format!("loss {:.4}, {:.0} tokens/s", m.train_loss, m.tokens_per_sec));
+        }
+    };
+    let s = train_on_cpu(run, &mut on_step)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    match format {
+        Format::Json | Format::Csv => print_json(&s),
+        Format::Table => {
+            println!(
+                "{}: {} steps, {} tokens in {:.1} s; validation loss {:.4} nats/token (perplexity {:.2}), unigram entropy {:.4}; wrote {}/run.json",
+                run.display(),
+                count(s.steps),
+                count(s.tokens),
+                s.wall_secs,
+                s.val_loss,
+                s.val_perplexity,
+                s.unigram_entropy_nats,
+                run.display()
+            );
+            Ok(())
+        }
+    }
+}

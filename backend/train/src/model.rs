@@ -1,0 +1,389 @@
+//! The one place where a `rooflaw::Architecture` becomes a burn module: a decoder-only transformer with
+//! pre-norm RMSNorm, rotary position embeddings, grouped-query attention (head_dim independent of
+//! d_model / heads), optional QK-norm (per head or over the full width), attention and MLP biases as the
+//! architecture says, SwiGLU feed-forward layers, mixture-of-experts layers with top-K routing, a
+//! load-balancing auxiliary loss and an optional shared expert, and a tied or untied LM head.
+//!
+//! burn's own parameter count (`Module::num_params`) equals `Architecture::params().total` exactly; the
+//! tests check it on published models and `rooflaw train --dry-run` checks it for any architecture.
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{
+    Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig, RotaryEncoding, RotaryEncodingConfig,
+};
+use burn::prelude::*;
+use burn::tensor::activation::{sigmoid, silu, softmax};
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::IndexingUpdateOp;
+use rooflaw::arch::{AttentionBias, QkNorm};
+use rooflaw::Architecture;
+
+/// Settings of the module that the architecture does not fix.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ModelOptions {
+    /// Longest sequence the rotary tables cover.
+    pub max_seq_len: usize,
+    /// RoPE base θ.
+    pub rope_theta: f32,
+    /// RMSNorm ε.
+    pub norm_eps: f64,
+    /// Standard deviation of the normal initialisation of every weight matrix (GPT-2's 0.02).
+    pub init_std: f64,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions { max_seq_len: 4096, rope_theta: 10_000.0, norm_eps: 1e-6, init_std: 0.02 }
+    }
+}
+
+fn linear(d_in: u64, d_out: u64, bias: bool, o: &ModelOptions, device: &Device) -> Linear {
+    LinearConfig::new(d_in as usize, d_out as usize)
+        .with_bias(bias)
+        .with_initializer(Initializer::Normal { mean: 0.0, std: o.init_std })
+        .init(device)
+}
+
+fn norm(width: u64, o: &ModelOptions, device: &Device) -> RmsNorm {
+    RmsNormConfig::new(width as usize).with_epsilon(o.norm_eps).init(device)
+}
+
+/// A SwiGLU feed-forward layer: down(silu(gate(x)) · up(x)).
+#[derive(Module, Debug)]
+pub struct SwiGluFfn {
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+}
+
+impl SwiGluFfn {
+    fn new(d: u64, inter: u64, bias: bool, o: &ModelOptions, device: &Device) -> Self {
+        SwiGluFfn {
+            gate: linear(d, inter, bias, o, device),
+            up: linear(d, inter, bias, o, device),
+            down: linear(inter, d, bias, o, device),
+        }
+    }
+
+    fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        self.down.forward(silu(self.gate.forward(x.clone())) * self.up.forward(x))
+    }
+}
+
+/// A mixture-of-experts layer: a softmax router, top-K experts per token with their weights
+/// renormalised to sum to one (the Mixtral and Qwen3-MoE convention), and an optional shared expert
+/// behind a sigmoid gate (Qwen2-MoE).
+#[derive(Module, Debug)]
+pub struct MoeFfn {
+    router: Linear,
+    experts: Vec<SwiGluFfn>,
+    shared: Option<SwiGluFfn>,
+    shared_gate: Option<Linear>,
+    top_k: usize,
+}
+
+impl MoeFfn {
+    /// Output and the load-balancing loss E·Σ_e f_e·P_e (Switch Transformer), where f_e is the share of
+    /// routing slots that went to expert e and P_e its mean router probability; 1 when balanced.
+    fn forward(&self, x: Tensor<3>) -> (Tensor<3>, Tensor<1>) {
+        let [b, t, d] = x.dims();
+        let n = b * t;
+        let e = self.experts.len();
+        let flat = x.reshape([n, d]);
+        let probs = softmax(self.router.forward(flat.clone()), 1);
+        let (top, idx) = probs.clone().topk_with_indices(self.top_k, 1);
+        let top = top.clone() / top.sum_dim(1);
+        // Dense combination weights [n, E]: zero except the chosen experts.
+        let weights = Tensor::<2>::zeros([n, e], &flat.device()).scatter(1, idx.clone(), top, IndexingUpdateOp::Assign);
+        let mut out = Tensor::<2>::zeros([n, d], &flat.device());
+        for (i, expert) in self.experts.iter().enumerate() {
+            let w = weights.clone().slice_dim(1, i..i + 1);
+            out = out + expert.forward(flat.clone()) * w;
+        }
+        if let (Some(shared), Some(gate)) = (&self.shared, &self.shared_gate) {
+            out = out + shared.forward(flat.clone()) * sigmoid(gate.forward(flat.clone()));
+        }
+        let routed = idx.one_hot::<3>(e).float().sum_dim(1).reshape([n, e]).detach();
+        let share = routed.sum_dim(0).reshape([e]) / (n * self.top_k) as f64;
+        let mean_prob = probs.mean_dim(0).reshape([e]);
+        let aux = (share * mean_prob).sum() * e as f64;
+        (out.reshape([b, t, d]), aux)
+    }
+}
+
+/// Grouped-query self-attention with rotary embeddings and optional QK-norm.
+#[derive(Module, Debug)]
+pub struct SelfAttention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    q_norm: Option<RmsNorm>,
+    k_norm: Option<RmsNorm>,
+    per_head_norm: bool,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+}
+
+impl SelfAttention {
+    fn new(a: &Architecture, o: &ModelOptions, device: &Device) -> Self {
+        let (d, q, kv) = (a.d_model, a.heads * a.head_dim, a.kv_heads * a.head_dim);
+        let qkv_bias = !matches!(a.attention_bias, AttentionBias::None);
+        let (q_norm, k_norm) = match a.qk_norm {
+            QkNorm::None => (None, None),
+            QkNorm::PerHead => (Some(norm(a.head_dim, o, device)), Some(norm(a.head_dim, o, device))),
+            QkNorm::Full => (Some(norm(q, o, device)), Some(norm(kv, o, device))),
+        };
+        SelfAttention {
+            q: linear(d, q, qkv_bias, o, device),
+            k: linear(d, kv, qkv_bias, o, device),
+            v: linear(d, kv, qkv_bias, o, device),
+            o: linear(q, d, matches!(a.attention_bias, AttentionBias::All), o, device),
+            q_norm,
+            k_norm,
+            per_head_norm: a.qk_norm == QkNorm::PerHead,
+            heads: a.heads as usize,
+            kv_heads: a.kv_heads as usize,
+            head_dim: a.head_dim as usize,
+        }
+    }
+
+    /// `[b, t, width]` → `[b, heads, t, head_dim]`, normalised as the architecture says.
+    fn heads_of(&self, x: Tensor<3>, heads: usize, norm: &Option<RmsNorm>) -> Tensor<4> {
+        let [b, t, _] = x.dims();
+        let x = match (norm, self.per_head_norm) {
+            (Some(n), false) => n.forward(x),
+            _ => x,
+        };
+        let x = x.reshape([b, t, heads, self.head_dim]);
+        let x = match (norm, self.per_head_norm) {
+            (Some(n), true) => n.forward(x),
+            _ => x,
+        };
+        x.swap_dims(1, 2)
+    }
+
+    fn forward(&self, x: Tensor<3>, rope: &RotaryEncoding) -> Tensor<3> {
+        let [b, t, _] = x.dims();
+        let q = rope.forward(self.heads_of(self.q.forward(x.clone()), self.heads, &self.q_norm));
+        let k = rope.forward(self.heads_of(self.k.forward(x.clone()), self.kv_heads, &self.k_norm));
+        let v = self.heads_of(self.v.forward(x), self.kv_heads, &None);
+        // Each group of heads / kv_heads query heads shares one key/value head.
+        let group = self.heads / self.kv_heads;
+        let expand = |z: Tensor<4>| {
+            if group == 1 {
+                z
+            } else {
+                z.reshape([b, self.kv_heads, 1, t, self.head_dim]).repeat_dim(2, group).reshape([b, self.heads, t, self.head_dim])
+            }
+        };
+        let y = attention(q, expand(k), expand(v), None, None, AttentionModuleOptions { is_causal: true, ..Default::default() });
+        self.o.forward(y.swap_dims(1, 2).reshape([b, t, self.heads * self.head_dim]))
+    }
+}
+
+/// One pre-norm decoder block.
+#[derive(Module, Debug)]
+pub struct Block {
+    attn_norm: RmsNorm,
+    attn: SelfAttention,
+    ffn_norm: RmsNorm,
+    dense: Option<SwiGluFfn>,
+    moe: Option<MoeFfn>,
+}
+
+impl Block {
+    fn forward(&self, x: Tensor<3>, rope: &RotaryEncoding) -> (Tensor<3>, Option<Tensor<1>>) {
+        let h = x.clone() + self.attn.forward(self.attn_norm.forward(x), rope);
+        let z = self.ffn_norm.forward(h.clone());
+        match (&self.dense, &self.moe) {
+            (_, Some(moe)) => {
+                let (y, aux) = moe.forward(z);
+                (h + y, Some(aux))
+            }
+            (Some(ffn), None) => (h + ffn.forward(z), None),
+            (None, None) => (h, None),
+        }
+    }
+}
+
+/// A decoder-only language model built from an architecture.
+#[derive(Module, Debug)]
+pub struct LanguageModel {
+    embed: Embedding,
+    blocks: Vec<Block>,
+    norm: RmsNorm,
+    lm_head: Option<Linear>,
+    rope: RotaryEncoding,
+    vocab_size: usize,
+}
+
+/// Logits and the mean load-balancing loss over the MoE layers (zero for a dense model).
+#[derive(Debug)]
+pub struct Output {
+    /// `[batch, seq, vocab]`.
+    pub logits: Tensor<3>,
+    /// Mean of the layers' balancing losses.
+    pub aux_loss: Option<Tensor<1>>,
+}
+
+impl LanguageModel {
+    /// The module for `a` on `device`. Parameters are allocated lazily (counting them allocates nothing).
+    pub fn new(a: &Architecture, o: &ModelOptions, device: &Device) -> Self {
+        let d = a.d_model;
+        let blocks = (0..a.layers)
+            .map(|_| {
+                let (dense, moe) = if a.is_moe() {
+                    let shared = (a.shared_expert_intermediate_size > 0)
+                        .then(|| SwiGluFfn::new(d, a.shared_expert_intermediate_size, a.mlp_bias, o, device));
+                    let moe = MoeFfn {
+                        router: linear(d, a.experts, false, o, device),
+                        experts: (0..a.experts).map(|_| SwiGluFfn::new(d, a.intermediate_size, a.mlp_bias, o, device)).collect(),
+                        shared_gate: shared.as_ref().map(|_| linear(d, 1, false, o, device)),
+                        shared,
+                        top_k: a.active_experts as usize,
+                    };
+                    (None, Some(moe))
+                } else {
+                    (Some(SwiGluFfn::new(d, a.intermediate_size, a.mlp_bias, o, device)), None)
+                };
+                Block { attn_norm: norm(d, o, device), attn: SelfAttention::new(a, o, device), ffn_norm: norm(d, o, device), dense, moe }
+            })
+            .collect();
+        LanguageModel {
+            embed: EmbeddingConfig::new(a.vocab_size as usize, d as usize)
+                .with_initializer(Initializer::Normal { mean: 0.0, std: o.init_std })
+                .init(device),
+            blocks,
+            norm: norm(d, o, device),
+            lm_head: (!a.tied_embeddings).then(|| linear(d, a.vocab_size, false, o, device)),
+            rope: RotaryEncodingConfig::new(o.max_seq_len, a.head_dim as usize).with_theta(o.rope_theta).init(device),
+            vocab_size: a.vocab_size as usize,
+        }
+    }
+
+    /// Logits for token ids `[batch, seq]`.
+    pub fn forward(&self, tokens: Tensor<2, Int>) -> Output {
+        let [b, t] = tokens.dims();
+        let mut x = self.embed.forward(tokens);
+        let mut aux: Vec<Tensor<1>> = Vec::new();
+        for block in &self.blocks {
+            let (y, a) = block.forward(x, &self.rope);
+            x = y;
+            aux.extend(a);
+        }
+        let x = self.norm.forward(x).reshape([b * t, self.embed.weight.dims()[1]]);
+        let logits = match &self.lm_head {
+            Some(head) => head.forward(x),
+            None => x.matmul(self.embed.weight.val().transpose()),
+        };
+        let n = aux.len();
+        let aux_loss = (n > 0).then(|| Tensor::cat(aux, 0).sum() / n as f64);
+        Output { logits: logits.reshape([b, t, self.vocab_size]), aux_loss }
+    }
+
+    /// Mean next-token cross-entropy of `tokens[:, 1..]` given `tokens[:, ..-1]` (nats per token), and
+    /// the balancing loss.
+    pub fn loss(&self, tokens: Tensor<2, Int>) -> (Tensor<1>, Option<Tensor<1>>) {
+        let [b, t1] = tokens.dims();
+        let t = t1 - 1;
+        let inputs = tokens.clone().slice([0..b, 0..t]);
+        let targets = tokens.slice([0..b, 1..t1]).reshape([b * t]);
+        let out = self.forward(inputs);
+        let ce = CrossEntropyLossConfig::new().init(&out.logits.device()).forward(out.logits.reshape([b * t, self.vocab_size]), targets);
+        (ce, out.aux_loss)
+    }
+}
+
+/// burn's parameter count of the module built for `a` (parameters are lazy: nothing is allocated).
+pub fn burn_param_count(a: &Architecture) -> u64 {
+    LanguageModel::new(a, &ModelOptions::default(), &Device::flex()).num_params() as u64
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: test code; a failed unwrap is a failed test
+mod tests {
+    use rooflaw::models::find_model;
+    use rooflaw::ArchitectureSpec;
+
+    use super::*;
+
+    fn count(a: &Architecture) -> u64 {
+        burn_param_count(a)
+    }
+
+    #[test]
+    fn burn_counts_the_published_models_exactly() {
+        // Published sizes (HF safetensors metadata): SmolLM2-135M 134,515,008; Qwen2.5-0.5B 494,032,768
+        // (q, k, v biases); Qwen3-0.6B 596,049,920 (per-head QK-norm, head_dim 128 ≠ 1024 / 16).
+        for (id, published) in [("smollm2-135m", 134_515_008u64), ("qwen2.5-0.5b", 494_032_768), ("qwen3-0.6b", 596_049_920)] {
+            let a = find_model(id).unwrap().architecture().unwrap();
+            assert_eq!(a.params().total, published, "{id}: science");
+            assert_eq!(count(&a), published, "{id}: burn");
+        }
+    }
+
+    #[test]
+    fn burn_counts_moe_and_other_options_exactly() {
+        let base = ArchitectureSpec {
+            layers: 2,
+            d_model: 64,
+            heads: 4,
+            kv_heads: Some(2),
+            head_dim: Some(24),
+            intermediate_size: Some(96),
+            experts: Some(8),
+            active_experts: Some(2),
+            vocab_size: 300,
+            ..Default::default()
+        };
+        // A small MoE by hand: embedding 300·64 = 19,200 and an untied head 19,200; per layer attention
+        // q 64·96 + k, v 2·64·48 + o 96·64 = 18,432, router 64·8 = 512, experts 8·3·64·96 = 147,456,
+        // norms 2·64; final norm 64. Total 19,200·2 + 2·(18,432 + 512 + 147,456 + 128) + 64 = 371,520.
+        let moe = base.validate().unwrap();
+        assert_eq!(moe.params().total, 371_520);
+        assert_eq!(count(&moe), 371_520);
+        let variants = [
+            ArchitectureSpec { tied_embeddings: true, ..base.clone() },
+            ArchitectureSpec { qk_norm: QkNorm::PerHead, attention_bias: AttentionBias::Qkv, ..base.clone() },
+            ArchitectureSpec { qk_norm: QkNorm::Full, attention_bias: AttentionBias::All, mlp_bias: true, ..base.clone() },
+            ArchitectureSpec { shared_expert_intermediate_size: Some(128), ..base.clone() },
+            ArchitectureSpec { experts: Some(1), active_experts: Some(1), ..base.clone() },
+        ];
+        for v in variants {
+            let a = v.validate().unwrap();
+            assert_eq!(count(&a), a.params().total, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn a_forward_pass_has_the_right_shapes_and_a_finite_loss() {
+        let a = ArchitectureSpec {
+            layers: 2,
+            d_model: 32,
+            heads: 4,
+            kv_heads: Some(2),
+            intermediate_size: Some(64),
+            experts: Some(4),
+            active_experts: Some(2),
+            vocab_size: 50,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap();
+        let device = Device::flex();
+        let m = LanguageModel::new(&a, &ModelOptions::default(), &device);
+        let tokens = Tensor::<2, Int>::from_data(TensorData::new((0..18i64).map(|i| i % 50).collect::<Vec<_>>(), [2, 9]), &device);
+        let out = m.forward(tokens.clone());
+        assert_eq!(out.logits.dims(), [2, 9, 50]);
+        let (ce, aux) = m.loss(tokens);
+        let ce: f32 = ce.into_scalar();
+        // At initialisation the loss is near ln(50) = 3.91: the logits are small.
+        assert!((ce - 50f32.ln()).abs() < 0.5, "{ce}");
+        let aux: f32 = aux.unwrap().into_scalar();
+        assert!(aux > 0.5 && aux < 2.5, "{aux}");
+    }
+}
