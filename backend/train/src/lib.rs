@@ -2,6 +2,7 @@
 //! `rooflaw::Architecture` (`model`), the token data (`data`) and the training loop with checkpoints
 //! and exact resume (`trainer`). CPU (burn's `flex` backend) in this build.
 
+pub mod corpora;
 pub mod data;
 pub mod model;
 pub mod trainer;

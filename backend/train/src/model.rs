@@ -95,12 +95,23 @@ impl MoeFfn {
         let probs = softmax(self.router.forward(flat.clone()), 1);
         let (top, idx) = probs.clone().topk_with_indices(self.top_k, 1);
         let top = top.clone() / top.sum_dim(1);
-        // Dense combination weights [n, E]: zero except the chosen experts.
-        let weights = Tensor::<2>::zeros([n, e], &flat.device()).scatter(1, idx.clone(), top, IndexingUpdateOp::Assign);
-        let mut out = Tensor::<2>::zeros([n, d], &flat.device());
+        // Sparse dispatch: each expert runs on the tokens routed to it only, and its weighted output is
+        // added back at their rows. The routing is read back to the host once per layer.
+        let device = flat.device();
+        let k = self.top_k;
+        let chosen: Vec<i64> = idx.clone().into_data().iter::<i64>().collect();
+        let slot_weights = top.reshape([n * k, 1]);
+        let mut out = Tensor::<2>::zeros([n, d], &device);
         for (i, expert) in self.experts.iter().enumerate() {
-            let w = weights.clone().slice_dim(1, i..i + 1);
-            out = out + expert.forward(flat.clone()) * w;
+            let slots: Vec<i64> = (0..chosen.len() as i64).filter(|&s| chosen[s as usize] == i as i64).collect();
+            if slots.is_empty() {
+                continue;
+            }
+            let m = slots.len();
+            let rows = Tensor::<1, Int>::from_data(TensorData::new(slots.iter().map(|s| s / k as i64).collect::<Vec<_>>(), [m]), &device);
+            let slot_ids = Tensor::<1, Int>::from_data(TensorData::new(slots, [m]), &device);
+            let y = expert.forward(flat.clone().select(0, rows.clone())) * slot_weights.clone().select(0, slot_ids);
+            out = out.select_assign(0, rows, y, IndexingUpdateOp::Add);
         }
         if let (Some(shared), Some(gate)) = (&self.shared, &self.shared_gate) {
             out = out + shared.forward(flat.clone()) * sigmoid(gate.forward(flat.clone()));
@@ -357,6 +368,32 @@ mod tests {
             let a = v.validate().unwrap();
             assert_eq!(count(&a), a.params().total, "{v:?}");
         }
+    }
+
+    #[test]
+    fn sparse_expert_dispatch_equals_the_dense_mixture() {
+        let (o, device) = (ModelOptions::default(), Device::flex());
+        let moe = MoeFfn {
+            router: linear(16, 6, false, &o, &device),
+            experts: (0..6).map(|_| SwiGluFfn::new(16, 24, false, &o, &device)).collect(),
+            shared: None,
+            shared_gate: None,
+            top_k: 2,
+        };
+        let x = Tensor::<3>::random([2, 5, 16], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let (sparse, _) = moe.forward(x.clone());
+        // Dense reference: Σ_e w_e(x)·expert_e(x), w = the top-2 router probabilities renormalised.
+        let flat = x.reshape([10, 16]);
+        let probs = softmax(moe.router.forward(flat.clone()), 1);
+        let (top, idx) = probs.topk_with_indices(2, 1);
+        let top = top.clone() / top.sum_dim(1);
+        let w = Tensor::<2>::zeros([10, 6], &device).scatter(1, idx, top, IndexingUpdateOp::Assign);
+        let mut dense = Tensor::<2>::zeros([10, 16], &device);
+        for (i, e) in moe.experts.iter().enumerate() {
+            dense = dense + e.forward(flat.clone()) * w.clone().slice_dim(1, i..i + 1);
+        }
+        let diff: f32 = (sparse.reshape([10, 16]) - dense).abs().max().into_scalar();
+        assert!(diff < 1e-5, "{diff}");
     }
 
     #[test]
