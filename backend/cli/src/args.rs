@@ -200,6 +200,9 @@ pub struct TrainArgs {
     /// Where to train.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
+    /// CPU threads (1 makes a run bit-for-bit repeatable, and a resumed run continue the same curve).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Print burn's and the science crate's parameter counts and the training FLOPs per token; train
     /// nothing (refuses when the counts differ).
     #[arg(long)]

@@ -376,6 +376,10 @@ pub fn train(a: &TrainArgs) -> Result<Train> {
             if a.backend == BackendArg::Wgpu { "wgpu" } else { "cuda" }
         ),
     }
+    if a.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    rooflaw_train::trainer::set_threads(a.threads)?;
     if let Some(run) = &a.resume {
         if !run.join("config.json").is_file() {
             bail!(

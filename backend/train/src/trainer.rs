@@ -460,7 +460,13 @@ fn write_run_record(run: &Path, arch: &Architecture, config: &RunConfig, s: &Run
     write_atomic(&run.join("run.json"), serde_json::to_string_pretty(&record)?.as_bytes())
 }
 
-/// Trains (or resumes) on the CPU (burn's `flex` backend, one thread: deterministic).
+/// Sets the number of CPU threads burn's `flex` backend uses (its matrix products run on rayon's global
+/// pool). Call once, before any training; one thread (the default) makes runs bit-for-bit repeatable.
+pub fn set_threads(threads: usize) -> Result<()> {
+    rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global().map_err(|e| anyhow!("cannot set {threads} threads: {e}"))
+}
+
+/// Trains (or resumes) on the CPU (burn's `flex` backend).
 pub fn train_on_cpu(run: &Path, on_step: OnStep) -> Result<RunSummary> {
     train(run, &Device::flex(), on_step)
 }
