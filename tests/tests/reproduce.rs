@@ -8,6 +8,8 @@ use rooflaw_tests::{run, stderr, tmp};
 #[test]
 fn the_report_lays_out_the_claims_of_the_science_crate() {
     let out = tmp("reproduce").join("REPRODUCTION.md");
+    // A recorded section after the generated ones survives regeneration.
+    std::fs::write(&out, "# old\n\n## Mini campaign\n\nrecorded by hand\n").unwrap();
     let o = run(&["reproduce", "--samples", "3000", "--seed", "7", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(&out).unwrap();
@@ -17,6 +19,7 @@ fn the_report_lays_out_the_claims_of_the_science_crate() {
         let row = format!("| {} | {}: {} | {} |", c.claim, c.scope, c.finding, c.verdict);
         assert!(md.contains(&row), "missing row {row}");
     }
+    assert!(md.ends_with("## Mini campaign\n\nrecorded by hand\n") && !md.contains("# old"), "{md}");
     let rows = md.lines().filter(|l| l.starts_with("| ") && l.ends_with(" |")).count();
     // Header rows of three tables plus 24 frontiers, 12 shifts and the claims.
     assert_eq!(rows, 3 + r.cells.len() + r.shifts.len() + r.claims.len(), "{md}");

@@ -141,7 +141,10 @@ fn bad_input_is_one_line_exit_2_and_overwrites_nothing() {
         (train_args(&spec, &missing, &out, "51200"), "does not exist; prepare one with `rooflaw data prepare"),
         (train_args(&spec, &data, &out, "100"), "--tokens 100 is below one batch (8 × 64 = 512 tokens)"),
         (train_args(&spec, &data, &under_file, "51200"), "cannot create"),
-        ([train_args(&spec, &data, &out, "51200"), vec!["--backend", "cuda"]].concat(), "trains on the CPU only"),
+        (
+            [train_args(&spec, &data, &out, "51200"), vec!["--backend", "cuda"]].concat(),
+            "has no cuda backend (build it with `--features cuda`)",
+        ),
         (vec!["train", "--resume", missing.to_str().unwrap()], "is not a run folder"),
         (
             vec!["data", "prepare", "--tokenizer", "bytes", "--text", missing.to_str().unwrap(), "--out", out.to_str().unwrap()],

@@ -125,13 +125,13 @@ pub struct PrepareArgs {
 /// Where training runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
-    /// The best available: CPU in this build.
+    /// CUDA when this build has it and a GPU answers, else the CPU.
     Auto,
     /// burn's `flex` CPU backend.
     Cpu,
-    /// wgpu (Vulkan, Metal, DX12).
+    /// wgpu (Vulkan, Metal, DX12; a build with `--features wgpu`).
     Wgpu,
-    /// CUDA.
+    /// CUDA (a build with `--features cuda`).
     Cuda,
 }
 

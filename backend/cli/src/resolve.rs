@@ -347,6 +347,8 @@ pub enum Train {
     New {
         /// The run folder.
         run: PathBuf,
+        /// Where to train.
+        backend: rooflaw_train::trainer::Backend,
         /// The architecture.
         model: Box<ModelRequest>,
         /// The prepared data.
@@ -362,19 +364,25 @@ pub enum Train {
     Resume {
         /// The run folder.
         run: PathBuf,
+        /// Where to continue (None: where it was started).
+        backend: Option<rooflaw_train::trainer::Backend>,
         /// No progress bar.
         quiet: bool,
     },
 }
 
-/// `train`. Only the CPU backend is built in this version.
+/// `train`.
 pub fn train(a: &TrainArgs) -> Result<Train> {
-    match a.backend {
-        BackendArg::Auto | BackendArg::Cpu => {}
-        BackendArg::Wgpu | BackendArg::Cuda => bail!(
-            "--backend {}: this build of rooflaw trains on the CPU only (GPU training is not built yet); use --backend cpu",
-            if a.backend == BackendArg::Wgpu { "wgpu" } else { "cuda" }
-        ),
+    use rooflaw_train::trainer::Backend;
+    let backend = match a.backend {
+        BackendArg::Auto => None,
+        BackendArg::Cpu => Some(Backend::Cpu),
+        BackendArg::Wgpu => Some(Backend::Wgpu),
+        BackendArg::Cuda => Some(Backend::Cuda),
+    };
+    if let Some(b) = backend {
+        // A backend this build lacks, or CUDA without a GPU, is refused before anything is written.
+        b.device()?;
     }
     if a.threads == 0 {
         bail!("--threads must be at least 1");
@@ -387,7 +395,7 @@ pub fn train(a: &TrainArgs) -> Result<Train> {
                 run.display()
             );
         }
-        return Ok(Train::Resume { run: run.clone(), quiet: a.quiet });
+        return Ok(Train::Resume { run: run.clone(), backend, quiet: a.quiet });
     }
     let model = model(&ModelArgs { model: a.model.clone(), hf_config: a.hf_config.clone(), spec: a.spec.clone() })?;
     if a.model.is_none() && a.hf_config.is_none() && a.spec.is_none() {
@@ -422,7 +430,15 @@ pub fn train(a: &TrainArgs) -> Result<Train> {
         eval_tokens: a.eval_tokens,
         ..Default::default()
     };
-    Ok(Train::New { run: run.clone(), model: Box::new(model), data: data.clone(), peak_flops: a.peak_flops, options, quiet: a.quiet })
+    Ok(Train::New {
+        run: run.clone(),
+        backend: backend.unwrap_or_else(Backend::auto),
+        model: Box::new(model),
+        data: data.clone(),
+        peak_flops: a.peak_flops,
+        options,
+        quiet: a.quiet,
+    })
 }
 
 /// `serve`: the site folder and the address.

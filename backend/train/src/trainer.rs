@@ -466,9 +466,61 @@ pub fn set_threads(threads: usize) -> Result<()> {
     rayon::ThreadPoolBuilder::new().num_threads(threads.max(1)).build_global().map_err(|e| anyhow!("cannot set {threads} threads: {e}"))
 }
 
-/// Trains (or resumes) on the CPU (burn's `flex` backend).
-pub fn train_on_cpu(run: &Path, on_step: OnStep) -> Result<RunSummary> {
-    train(run, &Device::flex(), on_step)
+/// Where a run trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// burn's `flex` CPU backend.
+    Cpu,
+    /// wgpu (feature `wgpu`).
+    Wgpu,
+    /// CUDA (feature `cuda`).
+    Cuda,
+}
+
+impl Backend {
+    /// Name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Wgpu => "wgpu",
+            Backend::Cuda => "cuda",
+        }
+    }
+
+    /// The best backend this build has and this machine can run: CUDA when a device answers, else the CPU.
+    pub fn auto() -> Backend {
+        if cfg!(feature = "cuda") && Backend::Cuda.device().is_ok() {
+            Backend::Cuda
+        } else {
+            Backend::Cpu
+        }
+    }
+
+    /// The device; a backend this build lacks, or CUDA without a driver or a GPU, is an error, never a panic.
+    pub fn device(self) -> Result<Device> {
+        match self {
+            Backend::Cpu => Ok(Device::flex()),
+            #[cfg(feature = "wgpu")]
+            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(feature = "cuda")]
+            Backend::Cuda => Device::enumerate(burn::tensor::DeviceType::Cuda)
+                .first()
+                .cloned()
+                .ok_or_else(|| anyhow!("no CUDA device: the driver's libcuda.so.1 was not found or no GPU is visible; use --backend cpu")),
+            #[allow(unreachable_patterns)] // reason: reachable in builds without a GPU feature
+            other => bail!(
+                "this build of rooflaw has no {} backend (build it with `--features {}`); use --backend cpu",
+                other.name(),
+                other.name()
+            ),
+        }
+    }
+}
+
+/// Trains (or resumes) on a backend.
+pub fn train_on(backend: Backend, run: &Path, on_step: OnStep) -> Result<RunSummary> {
+    train(run, &backend.device()?, on_step)
 }
 
 /// Creates a run folder with its configuration. Refuses a folder that already holds a run.

@@ -13,6 +13,9 @@ use crate::resolve::Reproduce;
 
 const DEVICE: &str = "jetson-agx-orin-64gb";
 
+/// The heading from which an existing report's text is kept when the report is regenerated.
+const KEPT_FROM: &str = "\n## Mini campaign";
+
 /// E histogram in power-of-two bins (1, 2, 3–4, 5–8, …), as `bin:count`.
 fn binned(hist: &[(u64, usize)]) -> String {
     let mut bins: Vec<(u64, u64, usize)> = Vec::new();
@@ -130,6 +133,13 @@ pub fn run(ctx: &Context, args: &Reproduce) -> Result<()> {
     let _ = writeln!(md, "- At the paper level every operator's time halves with INT8 (bytes halve, the INT8 peak doubles), so its frontier moves by exactly 2×; the paper's \"less than 2×\" comes from operators that stay in 16-bit, which the roofline level models (softmax, norms, RoPE, residuals, SwiGLU element-wise work, the LM head's logits).");
     let _ = writeln!(md, "- The paper level ignores the MoE distinct-experts charge in prefill, so prefill frontiers there use the most experts available; the roofline level charges it and prefill-optimal designs use fewer experts, as the paper reports (its search-time roofline evidently charges it, SCIENCE.md §4.1).");
     let _ = writeln!(md, "- The law has no token term and is conditional on 10B training tokens; all frontier losses are predictions of that law, not measurements.");
+    // Sections recorded by hand after the generated ones (the mini training campaign) are kept.
+    if let Ok(old) = std::fs::read_to_string(&args.out) {
+        if let Some(at) = old.find(KEPT_FROM) {
+            md.push('\n');
+            md.push_str(&old[at..]);
+        }
+    }
     write_file(&args.out, &md)?;
     println!("wrote {} ({} frontiers, {} INT8 comparisons)", args.out.display(), r.cells.len(), r.shifts.len());
     Ok(())

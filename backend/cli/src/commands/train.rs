@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rooflaw::Architecture;
 use rooflaw_train::model::burn_param_count;
-use rooflaw_train::trainer::{create_run, train_on_cpu, Metrics};
+use rooflaw_train::trainer::{create_run, train_on, Backend, Metrics, RunConfig};
 
 use crate::render::{count, print_json, Format};
 use crate::resolve::Train;
@@ -13,11 +13,20 @@ use crate::resolve::Train;
 pub fn run(format: Format, args: &Train) -> Result<()> {
     match args {
         Train::DryRun { architecture, seq } => dry_run(format, architecture, *seq),
-        Train::New { run, model, data, peak_flops, options, quiet } => {
-            create_run(run, model, data, "cpu", *peak_flops, options.clone())?;
-            go(format, run, *quiet)
+        Train::New { run, backend, model, data, peak_flops, options, quiet } => {
+            create_run(run, model, data, backend.name(), *peak_flops, options.clone())?;
+            go(format, *backend, run, *quiet)
         }
-        Train::Resume { run, quiet } => go(format, run, *quiet),
+        Train::Resume { run, backend, quiet } => {
+            let started_on = serde_json::from_str::<RunConfig>(&std::fs::read_to_string(run.join("config.json"))?)
+                .map(|c| match c.backend.as_str() {
+                    "wgpu" => Backend::Wgpu,
+                    "cuda" => Backend::Cuda,
+                    _ => Backend::Cpu,
+                })
+                .unwrap_or(Backend::Cpu);
+            go(format, backend.unwrap_or(started_on), run, *quiet)
+        }
     }
 }
 
@@ -47,7 +56,7 @@ fn dry_run(format: Format, a: &Architecture, seq: usize) -> Result<()> {
     Ok(())
 }
 
-fn go(format: Format, run: &std::path::Path, quiet: bool) -> Result<()> {
+fn go(format: Format, backend: Backend, run: &std::path::Path, quiet: bool) -> Result<()> {
     let bar = (!quiet && format == Format::Table).then(|| {
         let b = ProgressBar::new(0);
         if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg}, ETA {eta}") {
@@ -62,7 +71,7 @@ fn go(format: Format, run: &std::path::Path, quiet: bool) -> Result<()> {
             b.set_message(format!("loss {:.4}, {:.0} tokens/s", m.train_loss, m.tokens_per_sec));
         }
     };
-    let s = train_on_cpu(run, &mut on_step)?;
+    let s = train_on(backend, run, &mut on_step)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
