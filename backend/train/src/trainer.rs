@@ -433,13 +433,13 @@ pub fn train(run: &Path, device: &Device, on_step: OnStep) -> Result<RunSummary>
         unigram_entropy_nats: data.manifest.unigram_entropy_nats,
         wall_secs: started.elapsed().as_secs_f64(),
     };
-    write_run_record(run, &arch, &config, &summary)?;
+    write_run_record(run, &arch, &config, &summary, &data.manifest.split)?;
     Ok(summary)
 }
 
 /// `run.json`: the run in the `fit` command's format (`{"runs": [...]}` with the law's inputs, the token
 /// budget and the final validation loss), plus the architecture and the summary.
-fn write_run_record(run: &Path, arch: &Architecture, config: &RunConfig, s: &RunSummary) -> Result<()> {
+fn write_run_record(run: &Path, arch: &Architecture, config: &RunConfig, s: &RunSummary, split: &str) -> Result<()> {
     let name = run.file_name().and_then(|n| n.to_str()).unwrap_or("run").to_string();
     let record = serde_json::json!({
         "runs": [{
@@ -455,7 +455,7 @@ fn write_run_record(run: &Path, arch: &Architecture, config: &RunConfig, s: &Run
         }],
         "architecture": config.architecture,
         "summary": s,
-        "validation_set": format!("{} (validation split of {})", config.data.display(), "the prepared data"),
+        "validation_set": format!("{}: {split}", config.data.display()),
     });
     write_atomic(&run.join("run.json"), serde_json::to_string_pretty(&record)?.as_bytes())
 }
