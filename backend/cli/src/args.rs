@@ -104,9 +104,13 @@ pub struct FetchArgs {
 
 #[derive(Debug, Args)]
 pub struct PrepareArgs {
-    /// Tokenizer: gpt2 (r50k_base, 50,257 tokens, built in) or bytes (256 symbols, for tests).
+    /// Tokenizer: gpt2 (r50k_base, 50,257 tokens, built in), qwen2.5 (151,665 tokens; `rooflaw data fetch
+    /// qwen2.5` first) or bytes (256 symbols, for tests).
     #[arg(long, default_value = "gpt2")]
     pub tokenizer: String,
+    /// Data folder, where fetched tokenizers are (default: ROOFLAW_DATA_DIR, else ~/.cache/rooflaw/data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Text files to train on (UTF-8; a folder stands for its .txt files, e.g. a fetched corpus's folder);
     /// without --validation, the last part of each is held out.
     #[arg(long = "text", value_name = "FILE", required = true, num_args = 1..)]

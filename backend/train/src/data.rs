@@ -23,34 +23,86 @@ pub enum TokenizerKind {
     Bytes,
     /// GPT-2's byte-level BPE (`r50k_base`, 50,257 tokens), compiled into the program.
     Gpt2,
+    /// Qwen2.5's byte-level BPE (151,665 tokens), from the `tokenizer.json` that `rooflaw data fetch
+    /// qwen2.5` puts in the data folder.
+    #[serde(rename = "qwen2.5")]
+    Qwen25,
 }
 
 impl TokenizerKind {
-    /// Parses `bytes|gpt2`.
+    /// Name, as `--tokenizer` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TokenizerKind::Bytes => "bytes",
+            TokenizerKind::Gpt2 => "gpt2",
+            TokenizerKind::Qwen25 => "qwen2.5",
+        }
+    }
+
+    /// Parses `bytes|gpt2|qwen2.5`.
     pub fn parse(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "bytes" => Ok(TokenizerKind::Bytes),
             "gpt2" | "r50k" | "r50k_base" => Ok(TokenizerKind::Gpt2),
-            "qwen2.5" | "qwen" => {
-                bail!("the qwen2.5 tokenizer needs its tokenizer.json from `rooflaw data fetch`, which is not built yet; use gpt2 or bytes")
-            }
-            other => bail!("unknown tokenizer '{other}'; use gpt2 or bytes"),
+            "qwen2.5" | "qwen" => Ok(TokenizerKind::Qwen25),
+            other => bail!("unknown tokenizer '{other}'; use gpt2, qwen2.5 or bytes"),
         }
     }
 
-    /// Vocabulary size.
-    pub fn vocab_size(self) -> u32 {
+    /// The tokenizer, ready to encode; `data_dir` holds fetched tokenizer files.
+    pub fn load(self, data_dir: &Path) -> Result<Tokenizer> {
+        Ok(match self {
+            TokenizerKind::Bytes => Tokenizer::Bytes,
+            TokenizerKind::Gpt2 => Tokenizer::Gpt2(Box::new(tiktoken_rs::r50k_base().context("cannot load the GPT-2 tokenizer")?)),
+            TokenizerKind::Qwen25 => {
+                let file = crate::corpora::corpus_dir(data_dir, crate::corpora::find("qwen2.5")?).join("tokenizer.json");
+                if !file.is_file() {
+                    bail!("the qwen2.5 tokenizer is not in {}: fetch it with `rooflaw data fetch qwen2.5`", data_dir.display());
+                }
+                let t = tokenizers::Tokenizer::from_file(&file).map_err(|e| anyhow::anyhow!("cannot load {}: {e}", file.display()))?;
+                Tokenizer::Hf(Box::new(t))
+            }
+        })
+    }
+}
+
+/// A loaded tokenizer.
+pub enum Tokenizer {
+    /// One token per byte.
+    Bytes,
+    /// GPT-2.
+    Gpt2(Box<tiktoken_rs::CoreBPE>),
+    /// A Hugging Face `tokenizer.json`.
+    Hf(Box<tokenizers::Tokenizer>),
+}
+
+impl std::fmt::Debug for Tokenizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The vocabularies are large and tiktoken's BPE has no Debug: name the tokenizer only.
+        f.write_str(match self {
+            Tokenizer::Bytes => "Tokenizer::Bytes",
+            Tokenizer::Gpt2(_) => "Tokenizer::Gpt2",
+            Tokenizer::Hf(_) => "Tokenizer::Hf",
+        })
+    }
+}
+
+impl Tokenizer {
+    /// Vocabulary size (with the special tokens).
+    pub fn vocab_size(&self) -> u32 {
         match self {
-            TokenizerKind::Bytes => 256,
-            TokenizerKind::Gpt2 => 50_257,
+            Tokenizer::Bytes => 256,
+            Tokenizer::Gpt2(_) => 50_257,
+            Tokenizer::Hf(t) => t.get_vocab_size(true) as u32,
         }
     }
 
     /// Token ids of `text`.
-    pub fn encode(self, text: &str) -> Result<Vec<u32>> {
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
         match self {
-            TokenizerKind::Bytes => Ok(text.bytes().map(u32::from).collect()),
-            TokenizerKind::Gpt2 => Ok(tiktoken_rs::r50k_base().context("cannot load the GPT-2 tokenizer")?.encode_ordinary(text)),
+            Tokenizer::Bytes => Ok(text.bytes().map(u32::from).collect()),
+            Tokenizer::Gpt2(bpe) => Ok(bpe.encode_ordinary(text)),
+            Tokenizer::Hf(t) => Ok(t.encode(text, false).map_err(|e| anyhow::anyhow!("cannot tokenise: {e}"))?.get_ids().to_vec()),
         }
     }
 }
@@ -184,6 +236,8 @@ pub struct PrepareOptions {
     pub validation_fraction: f64,
     /// Output folder.
     pub out: PathBuf,
+    /// The data folder, where fetched tokenizers are.
+    pub data_dir: PathBuf,
 }
 
 /// Tokenises the texts and writes the shards and the manifest into `out`. Refuses to overwrite a
@@ -200,6 +254,7 @@ pub fn prepare(o: &PrepareOptions) -> Result<Manifest> {
     if o.out.join("manifest.json").exists() {
         bail!("{} already holds prepared data; choose another --out or remove it", o.out.display());
     }
+    let tokenizer = o.tokenizer.load(&o.data_dir)?;
     let mut sources = Vec::new();
     let (mut train, mut valid) = (Vec::new(), Vec::new());
     let read = |p: &PathBuf| -> Result<(String, Vec<u8>)> {
@@ -209,7 +264,7 @@ pub fn prepare(o: &PrepareOptions) -> Result<Manifest> {
     };
     for p in &texts {
         let (text, bytes) = read(p)?;
-        let ids = o.tokenizer.encode(&text)?;
+        let ids = tokenizer.encode(&text)?;
         let cut = if o.validation.is_empty() { ((ids.len() as f64) * (1.0 - o.validation_fraction)).round() as usize } else { ids.len() };
         train.extend_from_slice(&ids[..cut]);
         valid.extend_from_slice(&ids[cut..]);
@@ -223,7 +278,7 @@ pub fn prepare(o: &PrepareOptions) -> Result<Manifest> {
     }
     for p in &validation {
         let (text, bytes) = read(p)?;
-        let ids = o.tokenizer.encode(&text)?;
+        let ids = tokenizer.encode(&text)?;
         valid.extend_from_slice(&ids);
         sources.push(Source {
             path: p.display().to_string(),
@@ -237,7 +292,8 @@ pub fn prepare(o: &PrepareOptions) -> Result<Manifest> {
         bail!("too little text: {} training and {} validation tokens; give more text", train.len(), valid.len());
     }
     std::fs::create_dir_all(&o.out).with_context(|| format!("cannot create {} (is its parent writable?)", o.out.display()))?;
-    let wide = o.tokenizer.vocab_size() > u32::from(u16::MAX) + 1;
+    let vocab = tokenizer.vocab_size();
+    let wide = vocab > u32::from(u16::MAX) + 1;
     let shard = |name: &str, tokens: &[u32]| -> Result<Shard> {
         let bytes = encode_shard(tokens, wide);
         write_atomic(&o.out.join(name), &bytes)?;
@@ -246,14 +302,14 @@ pub fn prepare(o: &PrepareOptions) -> Result<Manifest> {
     let manifest = Manifest {
         format: 1,
         tokenizer: o.tokenizer,
-        vocab_size: o.tokenizer.vocab_size(),
+        vocab_size: vocab,
         dtype: if wide { "u32" } else { "u16" }.into(),
         split: if o.validation.is_empty() {
             format!("the last {:.0}% of each text's tokens", o.validation_fraction * 100.0)
         } else {
             "separate validation texts".into()
         },
-        unigram_entropy_nats: unigram_entropy(&train, o.tokenizer.vocab_size()),
+        unigram_entropy_nats: unigram_entropy(&train, vocab),
         train: shard("train.tokens", &train)?,
         validation: shard("validation.tokens", &valid)?,
         sources,
@@ -343,7 +399,9 @@ mod tests {
     #[test]
     fn gpt2_tokens_are_the_published_ids() {
         // "Hello world" is [15496, 995] in GPT-2's vocabulary (r50k_base).
-        assert_eq!(TokenizerKind::Gpt2.encode("Hello world").unwrap(), vec![15496, 995]);
-        assert_eq!(TokenizerKind::Bytes.encode("Hi").unwrap(), vec![72, 105]);
+        let dir = Path::new("/nonexistent");
+        assert_eq!(TokenizerKind::Gpt2.load(dir).unwrap().encode("Hello world").unwrap(), vec![15496, 995]);
+        assert_eq!(TokenizerKind::Bytes.load(dir).unwrap().encode("Hi").unwrap(), vec![72, 105]);
+        assert!(TokenizerKind::Qwen25.load(dir).unwrap_err().to_string().contains("rooflaw data fetch qwen2.5"));
     }
 }
