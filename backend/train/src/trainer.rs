@@ -19,7 +19,7 @@ use rooflaw::api::ModelRequest;
 use rooflaw::{Architecture, ArchitectureSpec};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{write_atomic, Dataset};
+use crate::data::{sync_dir, write_atomic, Dataset};
 use crate::model::{LanguageModel, ModelOptions};
 
 /// Hyperparameters and budget of a run.
@@ -148,8 +148,8 @@ pub struct RunConfig {
     pub architecture: ArchitectureSpec,
     /// The prepared data folder.
     pub data: PathBuf,
-    /// Backend name.
-    pub backend: String,
+    /// Where the run was started (a resume continues there unless told otherwise).
+    pub backend: Backend,
     /// Hyperparameters.
     pub options: TrainOptions,
     /// Peak FLOP/s of the device (at the training precision), for MFU; None where it is not known.
@@ -250,22 +250,18 @@ fn one_line(e: &impl std::fmt::Debug) -> String {
     format!("{e:?}").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The last complete checkpoint folder of a run, if any.
-fn latest_checkpoint(run: &Path) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(run.join("checkpoints"))
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step-") && !n.ends_with(".tmp")))
-        .filter(|p| p.join("state.json").is_file())
-        .collect();
+/// The checkpoint folders under `root` (`step-N`, not the `.tmp` ones being written), oldest first.
+fn checkpoint_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(root).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    dirs.retain(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step-") && !n.ends_with(".tmp")));
     dirs.sort();
-    dirs.pop()
+    dirs
 }
 
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+/// The last complete checkpoint folder of a run, if any.
+fn latest_checkpoint(run: &Path) -> Option<PathBuf> {
+    checkpoint_dirs(&run.join("checkpoints")).into_iter().rev().find(|p| p.join("state.json").is_file())
 }
 
 /// Writes a checkpoint: into `step-N.tmp/`, synced, then renamed to `step-N/`; older ones beyond `keep`
@@ -292,11 +288,7 @@ fn save_checkpoint(
     let _ = std::fs::remove_dir_all(&dst);
     std::fs::rename(&tmp, &dst).with_context(|| format!("cannot move checkpoint {} into place", dst.display()))?;
     sync_dir(&root);
-    let mut all: Vec<PathBuf> = std::fs::read_dir(&root)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step-") && !n.ends_with(".tmp")))
-        .collect();
-    all.sort();
+    let mut all = checkpoint_dirs(&root);
     while all.len() > keep.max(1) {
         let old = all.remove(0);
         let _ = std::fs::remove_dir_all(old);
@@ -528,7 +520,7 @@ pub fn create_run(
     run: &Path,
     model: &ModelRequest,
     data_dir: &Path,
-    backend: &str,
+    backend: Backend,
     peak_flops_per_sec: Option<f64>,
     options: TrainOptions,
 ) -> Result<RunConfig> {
@@ -541,7 +533,7 @@ pub fn create_run(
     spec.vocab_size = u64::from(data.manifest.vocab_size);
     spec.validate()?;
     std::fs::create_dir_all(run).with_context(|| format!("cannot create {} (is its parent writable?)", run.display()))?;
-    let config = RunConfig { architecture: spec, data: data_dir.to_path_buf(), backend: backend.to_string(), options, peak_flops_per_sec };
+    let config = RunConfig { architecture: spec, data: data_dir.to_path_buf(), backend, options, peak_flops_per_sec };
     write_atomic(&run.join("config.json"), serde_json::to_string_pretty(&config)?.as_bytes())?;
     Ok(config)
 }

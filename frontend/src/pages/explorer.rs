@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use rooflaw::api::{defaults, to_csv, CandidateRecord};
+use rooflaw::api::{candidate_records, defaults, to_csv, CandidateRecord};
 use rooflaw::calibrate::builtin_calibration;
 use rooflaw::frontier::{best_feasible, pareto_2d, Budget, Evaluator, Objective, Point, SCENARIOS};
 use rooflaw::layout::{place_labels, text_width, Label, Rect};
@@ -48,12 +48,7 @@ impl PartialEq for Evaluated {
 
 /// The frontier's (or every candidate's) records: the one candidate record of every export.
 fn records(ev: &Evaluated, only_front: bool) -> Vec<CandidateRecord> {
-    let mut on = vec![false; ev.points.len()];
-    for &i in &ev.front {
-        on[i] = true;
-    }
-    let idx: Vec<usize> = if only_front { ev.front.clone() } else { (0..ev.points.len()).collect() };
-    idx.into_iter().map(|i| CandidateRecord::new(&ev.candidates[i].arch, &ev.points[i], on[i])).collect()
+    candidate_records(&ev.candidates, &ev.points, &ev.front, !only_front)
 }
 
 fn csv_rows(ev: &Evaluated, only_front: bool) -> String {

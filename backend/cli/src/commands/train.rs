@@ -14,18 +14,12 @@ pub fn run(format: Format, args: &Train) -> Result<()> {
     match args {
         Train::DryRun { architecture, seq } => dry_run(format, architecture, *seq),
         Train::New { run, backend, model, data, peak_flops, options, quiet } => {
-            create_run(run, model, data, backend.name(), *peak_flops, options.clone())?;
+            create_run(run, model, data, *backend, *peak_flops, options.clone())?;
             go(format, *backend, run, *quiet)
         }
         Train::Resume { run, backend, quiet } => {
-            let started_on = serde_json::from_str::<RunConfig>(&std::fs::read_to_string(run.join("config.json"))?)
-                .map(|c| match c.backend.as_str() {
-                    "wgpu" => Backend::Wgpu,
-                    "cuda" => Backend::Cuda,
-                    _ => Backend::Cpu,
-                })
-                .unwrap_or(Backend::Cpu);
-            go(format, backend.unwrap_or(started_on), run, *quiet)
+            let config: RunConfig = serde_json::from_str(&std::fs::read_to_string(run.join("config.json"))?)?;
+            go(format, backend.unwrap_or(config.backend), run, *quiet)
         }
     }
 }
