@@ -26,14 +26,13 @@ class RMSNorm(torch.nn.Module):
 
 
 def rope(x, theta=10000.0):
-    # x: [b, h, t, hd]; rotates adjacent pairs, as burn's RotaryEncoding does.
+    # x: [b, h, t, hd]; rotates the two halves of each head (Llama's rotate_half), as rooflaw's model does.
     b, h, t, hd = x.shape
     freqs = theta ** (-torch.arange(0, hd, 2, dtype=torch.float32) / hd)
     ang = torch.arange(t, dtype=torch.float32)[:, None] * freqs[None, :]
-    cos, sin = ang.cos(), ang.sin()
-    x = x.reshape(b, h, t, hd // 2, 2)
-    x0, x1 = x[..., 0], x[..., 1]
-    return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), -1).reshape(b, h, t, hd)
+    ang = torch.cat((ang, ang), -1)
+    x1, x2 = x[..., : hd // 2], x[..., hd // 2 :]
+    return x * ang.cos() + torch.cat((-x2, x1), -1) * ang.sin()
 
 
 class Block(torch.nn.Module):

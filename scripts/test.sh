@@ -3,10 +3,19 @@
 # formatting, lints (native and wasm32), a type-check of the GPU training backends, unit and integration
 # tests in release (the CLI as a user runs it, training tiny models on the committed fixture, kill -9 and
 # resume), the science crate's tests on wasm32 in headless Chromium, the site build, and the end-to-end
-# browser tests. Heavy work is not part of this command and has its own scripts: the mini training
-# campaign (scripts/mini-campaign.sh) and the PyTorch comparison (bench/compare-pytorch.sh).
+# browser tests. Heavy work is not part of this command: `scripts/test.sh --full` adds the GPU builds (the
+# linked CUDA binary, scripts/build-cuda.sh, ≈26 min of CPU; wgpu, scripts/build-wgpu.sh, ≈10 min, which
+# also trains a tiny model on it). The mini training campaign (scripts/mini-campaign.sh) and the PyTorch
+# comparison (bench/compare-pytorch.sh) have their own scripts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+full=0
+case "${1:-}" in
+    --full) full=1 ;;
+    "") ;;
+    *) echo "usage: scripts/test.sh [--full]" >&2; exit 2 ;;
+esac
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -39,3 +48,10 @@ bash scripts/site.sh
 
 step "end-to-end tests of the site in headless Chromium"
 cargo test --release -p rooflaw-tests --test browser -- --ignored
+
+if [ "$full" = 1 ]; then
+    step "--full: the linked CUDA binary (offline, LLVM stand-ins), and its answer without a GPU"
+    bash scripts/build-cuda.sh
+    step "--full: the wgpu binary, training a tiny model (lavapipe on a machine without a GPU)"
+    bash scripts/build-wgpu.sh
+fi

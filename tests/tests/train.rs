@@ -148,7 +148,23 @@ fn bad_input_is_one_line_exit_2_and_overwrites_nothing() {
         (vec!["train", "--resume", missing.to_str().unwrap()], "is not a run folder"),
         (
             vec!["data", "prepare", "--tokenizer", "bytes", "--text", missing.to_str().unwrap(), "--out", out.to_str().unwrap()],
-            "cannot read",
+            "is neither a file nor a folder, nor a corpus name",
+        ),
+        (
+            // A corpus the data folder does not have yet.
+            vec![
+                "data",
+                "prepare",
+                "--tokenizer",
+                "bytes",
+                "--text",
+                "shakespeare",
+                "--data-dir",
+                missing.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            "fetch it with `rooflaw data fetch shakespeare`",
         ),
         (
             vec!["data", "prepare", "--tokenizer", "klingon", "--text", spec.to_str().unwrap(), "--out", out.to_str().unwrap()],

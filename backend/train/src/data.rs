@@ -146,6 +146,10 @@ pub struct Manifest {
     pub dtype: String,
     /// How the validation split was made.
     pub split: String,
+    /// The validation set's name, as results give it (`Wikipedia-2016 sample`; for a split, the held-out
+    /// end of each training text).
+    #[serde(default)]
+    pub validation_set: String,
     /// Where the text came from.
     pub sources: Vec<Source>,
     /// Training tokens.
@@ -155,6 +159,17 @@ pub struct Manifest {
     /// Entropy of the training shard's unigram distribution, in nats per token: the loss of a model
     /// that knows only token frequencies.
     pub unigram_entropy_nats: f64,
+}
+
+impl Manifest {
+    /// The validation set's name (a folder prepared before names were recorded gives its split).
+    pub fn validation_name(&self) -> &str {
+        if self.validation_set.is_empty() {
+            &self.split
+        } else {
+            &self.validation_set
+        }
+    }
 }
 
 /// sha256 of `bytes` as lower-case hex.
@@ -232,7 +247,7 @@ pub fn expand_texts(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 #[derive(Debug, Clone)]
 pub struct PrepareOptions {
     /// Training texts (and, without `validation`, the validation split's source too); a folder stands for
-    /// its `.txt` files.
+    /// its `.txt` files, a fetched corpus's name for its files.
     pub texts: Vec<PathBuf>,
     /// Texts used only for validation (e.g. the Wikipedia-2016 sample); empty: split each text.
     pub validation: Vec<PathBuf>,
@@ -249,8 +264,20 @@ pub struct PrepareOptions {
 /// Tokenises the texts and writes the shards and the manifest into `out`. Refuses to overwrite a
 /// prepared folder.
 pub fn prepare(o: &PrepareOptions) -> Result<Manifest> {
-    let texts = expand_texts(&o.texts)?;
-    let validation = expand_texts(&o.validation)?;
+    let resolve = |args: &[PathBuf]| -> Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        for a in args {
+            out.extend(crate::corpora::resolve_text(&o.data_dir, a)?);
+        }
+        Ok(out)
+    };
+    let (texts, validation) = (resolve(&o.texts)?, resolve(&o.validation)?);
+    let validation_set = if validation.is_empty() {
+        format!("held-out end of each training text ({:.0}%)", o.validation_fraction * 100.0)
+    } else {
+        crate::corpora::validation_set_name(&o.data_dir, &validation)
+    };
+    let (texts, validation) = (expand_texts(&texts)?, expand_texts(&validation)?);
     if texts.is_empty() {
         bail!("no text given: pass one or more --text FILE");
     }
@@ -315,6 +342,7 @@ pub fn prepare(o: &PrepareOptions) -> Result<Manifest> {
         } else {
             "separate validation texts".into()
         },
+        validation_set,
         unigram_entropy_nats: unigram_entropy(&train, vocab),
         train: shard("train.tokens", &train)?,
         validation: shard("validation.tokens", &valid)?,

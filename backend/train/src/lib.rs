@@ -1,8 +1,10 @@
 //! Training rooflaw candidate architectures with burn on real text: the model built from a
-//! `rooflaw::Architecture` (`model`), the token data (`data`) and the training loop with checkpoints
-//! and exact resume (`trainer`). CPU (burn's `flex` backend) in this build.
+//! `rooflaw::Architecture` (`model`), the corpora and their conversion to plain text (`corpora`,
+//! `wikitext`), the token data (`data`) and the training loop with checkpoints and exact resume
+//! (`trainer`), on burn's `flex` CPU backend, or wgpu and CUDA in builds with those features.
 
 pub mod corpora;
 pub mod data;
 pub mod model;
 pub mod trainer;
+pub mod wikitext;

@@ -9,13 +9,9 @@
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::{
-    Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig, RotaryEncoding, RotaryEncodingConfig,
-};
+use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, silu, softmax};
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::IndexingUpdateOp;
 use rooflaw::arch::{AttentionBias, QkNorm};
 use rooflaw::Architecture;
@@ -23,8 +19,6 @@ use rooflaw::Architecture;
 /// Settings of the module that the architecture does not fix.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ModelOptions {
-    /// Longest sequence the rotary tables cover.
-    pub max_seq_len: usize,
     /// RoPE base θ.
     pub rope_theta: f32,
     /// RMSNorm ε.
@@ -35,7 +29,7 @@ pub struct ModelOptions {
 
 impl Default for ModelOptions {
     fn default() -> Self {
-        ModelOptions { max_seq_len: 4096, rope_theta: 10_000.0, norm_eps: 1e-6, init_std: 0.02 }
+        ModelOptions { rope_theta: 10_000.0, norm_eps: 1e-6, init_std: 0.02 }
     }
 }
 
@@ -48,6 +42,73 @@ fn linear(d_in: u64, d_out: u64, bias: bool, o: &ModelOptions, device: &Device) 
 
 fn norm(width: u64, o: &ModelOptions, device: &Device) -> RmsNorm {
     RmsNormConfig::new(width as usize).with_epsilon(o.norm_eps).init(device)
+}
+
+/// RMSNorm over the last dimension with burn's `RmsNorm` parameters: x · (mean(x²) + ε)^-½ · γ. Written
+/// with a reciprocal rather than burn's division by a broadcast tensor, whose backward pass costs about
+/// four full passes over the activations (BENCHMARKS.md).
+fn rms_norm<const D: usize>(n: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
+    let inv = (x.clone().square().mean_dim(D - 1) + n.epsilon).sqrt().recip();
+    x * inv * n.gamma.val().unsqueeze::<D>()
+}
+
+/// What every layer's attention shares within one forward pass: the rotary tables for the sequence
+/// length (rotate-half convention, as Llama and Qwen use), the matrix that rotates each head's halves, and
+/// the causal mask laid out for grouped queries.
+struct AttentionContext {
+    /// cos(p·θ_i) for queries, scaled by 1/√head_dim: `[1, t, 1, head_dim]`.
+    cos_q: Tensor<4>,
+    /// sin(p·θ_i) for queries, scaled likewise.
+    sin_q: Tensor<4>,
+    /// cos(p·θ_i) for keys.
+    cos_k: Tensor<4>,
+    /// sin(p·θ_i) for keys.
+    sin_k: Tensor<4>,
+    /// `[head_dim, head_dim]`: x · rotate = (−x₂, x₁), where x₁ and x₂ are the halves of a head.
+    rotate: Tensor<2>,
+    /// `[1, 1, group·t, t]`: 0 where a query (row r, position r mod t) may see a key, −10⁹ above the
+    /// diagonal.
+    mask: Tensor<4>,
+}
+
+impl AttentionContext {
+    fn new(t: usize, head_dim: usize, group: usize, theta: f32, device: &Device) -> Self {
+        let half = head_dim / 2;
+        let (mut cos, mut sin) = (Vec::with_capacity(t * head_dim), Vec::with_capacity(t * head_dim));
+        for p in 0..t {
+            for j in 0..head_dim {
+                let freq = 1.0 / f64::from(theta).powf((2 * (j % half)) as f64 / head_dim as f64);
+                let angle = p as f64 * freq;
+                cos.push(angle.cos() as f32);
+                sin.push(angle.sin() as f32);
+            }
+        }
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        let table = |v: &[f32], by: f32| {
+            Tensor::<4>::from_data(TensorData::new(v.iter().map(|x| x * by).collect::<Vec<_>>(), [1, t, 1, head_dim]), device)
+        };
+        let mut rotate = vec![0f32; head_dim * head_dim];
+        for i in 0..half {
+            rotate[(i + half) * head_dim + i] = -1.0;
+            rotate[i * head_dim + i + half] = 1.0;
+        }
+        let mask: Vec<f32> = (0..group * t).flat_map(|r| (0..t).map(move |c| if c > r % t { -1e9 } else { 0.0 })).collect();
+        AttentionContext {
+            cos_q: table(&cos, scale),
+            sin_q: table(&sin, scale),
+            cos_k: table(&cos, 1.0),
+            sin_k: table(&sin, 1.0),
+            rotate: Tensor::from_data(TensorData::new(rotate, [head_dim, head_dim]), device),
+            mask: Tensor::from_data(TensorData::new(mask, [1, 1, group * t, t]), device),
+        }
+    }
+
+    /// Rotary embedding of `[b, t, heads, head_dim]`.
+    fn rope(&self, x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
+        let [b, t, h, hd] = x.dims();
+        let rotated = x.clone().reshape([b * t * h, hd]).matmul(self.rotate.clone()).reshape([b, t, h, hd]);
+        x * cos.clone() + rotated * sin.clone()
+    }
 }
 
 /// A SwiGLU feed-forward layer: down(silu(gate(x)) · up(x)).
@@ -87,11 +148,9 @@ pub struct MoeFfn {
 impl MoeFfn {
     /// Output and the load-balancing loss E·Σ_e f_e·P_e (Switch Transformer), where f_e is the share of
     /// routing slots that went to expert e and P_e its mean router probability; 1 when balanced.
-    fn forward(&self, x: Tensor<3>) -> (Tensor<3>, Tensor<1>) {
-        let [b, t, d] = x.dims();
-        let n = b * t;
+    fn forward(&self, flat: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
+        let [n, d] = flat.dims();
         let e = self.experts.len();
-        let flat = x.reshape([n, d]);
         let probs = softmax(self.router.forward(flat.clone()), 1);
         let (top, idx) = probs.clone().topk_with_indices(self.top_k, 1);
         let top = top.clone() / top.sum_dim(1);
@@ -120,7 +179,7 @@ impl MoeFfn {
         let share = routed.sum_dim(0).reshape([e]) / (n * self.top_k) as f64;
         let mean_prob = probs.mean_dim(0).reshape([e]);
         let aux = (share * mean_prob).sum() * e as f64;
-        (out.reshape([b, t, d]), aux)
+        (out, aux)
     }
 }
 
@@ -162,38 +221,43 @@ impl SelfAttention {
         }
     }
 
-    /// `[b, t, width]` → `[b, heads, t, head_dim]`, normalised as the architecture says.
-    fn heads_of(&self, x: Tensor<3>, heads: usize, norm: &Option<RmsNorm>) -> Tensor<4> {
-        let [b, t, _] = x.dims();
+    /// `[b·t, width]` → `[b, t, heads, head_dim]`, normalised as the architecture says.
+    fn heads_of(&self, x: Tensor<2>, b: usize, heads: usize, norm: &Option<RmsNorm>) -> Tensor<4> {
+        let [n, _] = x.dims();
         let x = match (norm, self.per_head_norm) {
-            (Some(n), false) => n.forward(x),
+            (Some(g), false) => rms_norm(g, x),
             _ => x,
         };
-        let x = x.reshape([b, t, heads, self.head_dim]);
-        let x = match (norm, self.per_head_norm) {
-            (Some(n), true) => n.forward(x),
+        let x = x.reshape([b, n / b, heads, self.head_dim]);
+        match (norm, self.per_head_norm) {
+            (Some(g), true) => rms_norm(g, x),
             _ => x,
-        };
-        x.swap_dims(1, 2)
+        }
     }
 
-    fn forward(&self, x: Tensor<3>, rope: &RotaryEncoding) -> Tensor<3> {
-        let [b, t, _] = x.dims();
-        let q = rope.forward(self.heads_of(self.q.forward(x.clone()), self.heads, &self.q_norm));
-        let k = rope.forward(self.heads_of(self.k.forward(x.clone()), self.kv_heads, &self.k_norm));
-        let v = self.heads_of(self.v.forward(x), self.kv_heads, &None);
-        // Each group of heads / kv_heads query heads shares one key/value head.
-        let group = self.heads / self.kv_heads;
-        let expand = |z: Tensor<4>| {
-            if group == 1 {
-                z
-            } else {
-                z.reshape([b, self.kv_heads, 1, t, self.head_dim]).repeat_dim(2, group).reshape([b, self.heads, t, self.head_dim])
-            }
-        };
-        let y = attention(q, expand(k), expand(v), None, None, AttentionModuleOptions { is_causal: true, ..Default::default() });
-        self.o.forward(y.swap_dims(1, 2).reshape([b, t, self.heads * self.head_dim]))
+    /// Causal grouped-query attention of `[b·t, d]`. The query heads that share a key/value head are
+    /// stacked along the rows (`[b, kv_heads, group·t, head_dim]`), so each key/value head takes part in
+    /// one matrix product instead of being repeated `group` times.
+    fn forward(&self, x: Tensor<2>, b: usize, ctx: &AttentionContext) -> Tensor<2> {
+        let [n, _] = x.dims();
+        let (t, hd, kv) = (n / b, self.head_dim, self.kv_heads);
+        let q = ctx.rope(self.heads_of(self.q.forward(x.clone()), b, self.heads, &self.q_norm), &ctx.cos_q, &ctx.sin_q);
+        let k = ctx.rope(self.heads_of(self.k.forward(x.clone()), b, kv, &self.k_norm), &ctx.cos_k, &ctx.sin_k);
+        let v = self.v.forward(x).reshape([b, t, kv, hd]);
+        self.o.forward(causal_gqa(q, k, v, &ctx.mask))
     }
+}
+
+/// Causal attention of queries `[b, t, heads, hd]` (already scaled by 1/√hd) over keys and values
+/// `[b, t, kv_heads, hd]`, query head j reading key/value head j / (heads / kv_heads); `[b·t, heads·hd]`.
+fn causal_gqa(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: &Tensor<4>) -> Tensor<2> {
+    let [b, t, heads, hd] = q.dims();
+    let kv = k.dims()[2];
+    let group = heads / kv;
+    let q = q.reshape([b, t, kv, group, hd]).permute([0, 2, 3, 1, 4]).reshape([b, kv, group * t, hd]);
+    let scores = q.matmul(k.swap_dims(1, 2).transpose()) + mask.clone();
+    let y = softmax(scores, 3).matmul(v.swap_dims(1, 2));
+    y.reshape([b, kv, group, t, hd]).permute([0, 3, 1, 2, 4]).reshape([b * t, heads * hd])
 }
 
 /// One pre-norm decoder block.
@@ -207,9 +271,10 @@ pub struct Block {
 }
 
 impl Block {
-    fn forward(&self, x: Tensor<3>, rope: &RotaryEncoding) -> (Tensor<3>, Option<Tensor<1>>) {
-        let h = x.clone() + self.attn.forward(self.attn_norm.forward(x), rope);
-        let z = self.ffn_norm.forward(h.clone());
+    /// One block on the residual stream `[b·t, d]`.
+    fn forward(&self, x: Tensor<2>, b: usize, ctx: &AttentionContext) -> (Tensor<2>, Option<Tensor<1>>) {
+        let h = x.clone() + self.attn.forward(rms_norm(&self.attn_norm, x), b, ctx);
+        let z = rms_norm(&self.ffn_norm, h.clone());
         match (&self.dense, &self.moe) {
             (_, Some(moe)) => {
                 let (y, aux) = moe.forward(z);
@@ -228,7 +293,9 @@ pub struct LanguageModel {
     blocks: Vec<Block>,
     norm: RmsNorm,
     lm_head: Option<Linear>,
-    rope: RotaryEncoding,
+    rope_theta: f32,
+    head_dim: usize,
+    group: usize,
     vocab_size: usize,
 }
 
@@ -271,7 +338,9 @@ impl LanguageModel {
             blocks,
             norm: norm(d, o, device),
             lm_head: (!a.tied_embeddings).then(|| linear(d, a.vocab_size, false, o, device)),
-            rope: RotaryEncodingConfig::new(o.max_seq_len, a.head_dim as usize).with_theta(o.rope_theta).init(device),
+            rope_theta: o.rope_theta,
+            head_dim: a.head_dim as usize,
+            group: (a.heads / a.kv_heads) as usize,
             vocab_size: a.vocab_size as usize,
         }
     }
@@ -279,14 +348,17 @@ impl LanguageModel {
     /// Logits for token ids `[batch, seq]`.
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Output {
         let [b, t] = tokens.dims();
-        let mut x = self.embed.forward(tokens);
+        let d = self.embed.weight.dims()[1];
+        let ctx = AttentionContext::new(t, self.head_dim, self.group, self.rope_theta, &tokens.device());
+        // The residual stream stays `[b·t, d]`, so that each projection is one matrix product.
+        let mut x = self.embed.forward(tokens).reshape([b * t, d]);
         let mut aux: Vec<Tensor<1>> = Vec::new();
         for block in &self.blocks {
-            let (y, a) = block.forward(x, &self.rope);
+            let (y, a) = block.forward(x, b, &ctx);
             x = y;
             aux.extend(a);
         }
-        let x = self.norm.forward(x).reshape([b * t, self.embed.weight.dims()[1]]);
+        let x = rms_norm(&self.norm, x);
         let logits = match &self.lm_head {
             Some(head) => head.forward(x),
             None => x.matmul(self.embed.weight.val().transpose()),
@@ -371,6 +443,41 @@ mod tests {
     }
 
     #[test]
+    fn grouped_query_attention_equals_burns_attention_with_repeated_heads() {
+        let device = Device::flex();
+        let (b, t, heads, kv, hd) = (2, 7, 6, 2, 8);
+        let normal = burn::tensor::Distribution::Normal(0.0, 1.0);
+        let q = Tensor::<4>::random([b, t, heads, hd], normal, &device);
+        let k = Tensor::<4>::random([b, t, kv, hd], normal, &device);
+        let v = Tensor::<4>::random([b, t, kv, hd], normal, &device);
+        let ctx = AttentionContext::new(t, hd, heads / kv, 10_000.0, &device);
+        let scale = 1.0 / (hd as f64).sqrt();
+        let ours = causal_gqa(q.clone() * scale, k.clone(), v.clone(), &ctx.mask);
+        // Reference: burn's attention op (which scales by 1/√hd itself), each key/value head repeated for
+        // the query heads of its group.
+        let repeat = |z: Tensor<4>| z.swap_dims(1, 2).reshape([b, kv, 1, t, hd]).repeat_dim(2, heads / kv).reshape([b, heads, t, hd]);
+        let options = burn::tensor::ops::AttentionModuleOptions { is_causal: true, ..Default::default() };
+        let reference = burn::tensor::module::attention(q.swap_dims(1, 2), repeat(k), repeat(v), None, None, options);
+        let reference = reference.swap_dims(1, 2).reshape([b * t, heads * hd]);
+        let diff: f32 = (ours - reference).abs().max().into_scalar();
+        assert!(diff < 1e-5, "{diff}");
+    }
+
+    #[test]
+    fn rope_rotates_each_half_pair_by_its_frequency() {
+        let device = Device::flex();
+        // head_dim 4: pairs (0, 2) at frequency 1 and (1, 3) at 10000^(-2/4) = 0.01; position 1.
+        let ctx = AttentionContext::new(2, 4, 1, 10_000.0, &device);
+        let x = Tensor::<4>::from_data(TensorData::new(vec![0.0f32, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0], [1, 2, 1, 4]), &device);
+        let y: Vec<f32> = ctx.rope(x, &ctx.cos_k, &ctx.sin_k).into_data().iter::<f32>().skip(4).collect();
+        let (c1, s1, c2, s2) = (1f32.cos(), 1f32.sin(), 0.01f32.cos(), 0.01f32.sin());
+        let expected = [1.0 * c1 - 3.0 * s1, 2.0 * c2 - 4.0 * s2, 3.0 * c1 + 1.0 * s1, 4.0 * c2 + 2.0 * s2];
+        for (a, e) in y.iter().zip(expected) {
+            assert!((a - e).abs() < 1e-6, "{y:?} vs {expected:?}");
+        }
+    }
+
+    #[test]
     fn sparse_expert_dispatch_equals_the_dense_mixture() {
         let (o, device) = (ModelOptions::default(), Device::flex());
         let moe = MoeFfn {
@@ -381,7 +488,7 @@ mod tests {
             top_k: 2,
         };
         let x = Tensor::<3>::random([2, 5, 16], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-        let (sparse, _) = moe.forward(x.clone());
+        let (sparse, _) = moe.forward(x.clone().reshape([10, 16]));
         // Dense reference: Σ_e w_e(x)·expert_e(x), w = the top-2 router probabilities renormalised.
         let flat = x.reshape([10, 16]);
         let probs = softmax(moe.router.forward(flat.clone()), 1);

@@ -303,6 +303,9 @@ pub struct RunSummary {
     pub steps: u64,
     /// Tokens trained on.
     pub tokens: u64,
+    /// The set the validation loss is measured on (`Wikipedia-2016 sample`).
+    #[serde(default)]
+    pub validation_set: String,
     /// Final validation loss (nats per token).
     pub val_loss: f64,
     /// Final validation perplexity.
@@ -332,7 +335,7 @@ pub fn train(run: &Path, device: &Device, on_step: OnStep) -> Result<RunSummary>
     }
     let device = device.clone().autodiff();
     device.seed(o.seed);
-    let model_opts = ModelOptions { max_seq_len: o.seq.max(16), ..Default::default() };
+    let model_opts = ModelOptions::default();
     let mut model = LanguageModel::new(&arch, &model_opts, &device);
     let (burn, science) = (model.num_params() as u64, arch.params().total);
     if burn != science {
@@ -420,18 +423,19 @@ pub fn train(run: &Path, device: &Device, on_step: OnStep) -> Result<RunSummary>
     let summary = RunSummary {
         steps: step,
         tokens,
+        validation_set: data.manifest.validation_name().to_string(),
         val_loss,
         val_perplexity: rooflaw::law::perplexity(val_loss),
         unigram_entropy_nats: data.manifest.unigram_entropy_nats,
         wall_secs: started.elapsed().as_secs_f64(),
     };
-    write_run_record(run, &arch, &config, &summary, &data.manifest.split)?;
+    write_run_record(run, &arch, &config, &summary)?;
     Ok(summary)
 }
 
 /// `run.json`: the run in the `fit` command's format (`{"runs": [...]}` with the law's inputs, the token
 /// budget and the final validation loss), plus the architecture and the summary.
-fn write_run_record(run: &Path, arch: &Architecture, config: &RunConfig, s: &RunSummary, split: &str) -> Result<()> {
+fn write_run_record(run: &Path, arch: &Architecture, config: &RunConfig, s: &RunSummary) -> Result<()> {
     let name = run.file_name().and_then(|n| n.to_str()).unwrap_or("run").to_string();
     let record = serde_json::json!({
         "runs": [{
@@ -447,7 +451,8 @@ fn write_run_record(run: &Path, arch: &Architecture, config: &RunConfig, s: &Run
         }],
         "architecture": config.architecture,
         "summary": s,
-        "validation_set": format!("{}: {split}", config.data.display()),
+        "validation_set": s.validation_set,
+        "data": config.data,
     });
     write_atomic(&run.join("run.json"), serde_json::to_string_pretty(&record)?.as_bytes())
 }
@@ -496,10 +501,13 @@ impl Backend {
             #[cfg(feature = "wgpu")]
             Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
             #[cfg(feature = "cuda")]
-            Backend::Cuda => Device::enumerate(burn::tensor::DeviceType::Cuda)
-                .first()
-                .cloned()
-                .ok_or_else(|| anyhow!("no CUDA device: the driver's libcuda.so.1 was not found or no GPU is visible; use --backend cpu")),
+            Backend::Cuda => {
+                // Keeps the LLVM stand-ins of `rooflaw-cuda-link` in every binary that can train on CUDA.
+                std::hint::black_box(rooflaw_cuda_link::linked());
+                Device::enumerate(burn::tensor::DeviceType::Cuda).first().cloned().ok_or_else(|| {
+                    anyhow!("no CUDA device: the driver's libcuda.so.1 was not found or no GPU is visible; use --backend cpu")
+                })
+            }
             #[allow(unreachable_patterns)] // reason: reachable in builds without a GPU feature
             other => bail!(
                 "this build of rooflaw has no {} backend (build it with `--features {}`); use --backend cpu",

@@ -13,13 +13,13 @@ pub fn prepare_cmd(format: Format, o: &PrepareOptions) -> Result<()> {
         Format::Json | Format::Csv => print_json(&m),
         Format::Table => {
             println!(
-                "prepared {}: {} tokenizer ({} tokens in the vocabulary), {} training and {} validation tokens ({}); unigram entropy {:.3} nats/token",
+                "prepared {}: {} tokenizer ({} tokens in the vocabulary), {} training and {} validation tokens (validation set: {}); unigram entropy {:.3} nats/token",
                 o.out.display(),
                 m.tokenizer.name(),
                 count(u64::from(m.vocab_size)),
                 count(m.train.tokens),
                 count(m.validation.tokens),
-                m.split,
+                m.validation_name(),
                 m.unigram_entropy_nats
             );
             Ok(())

@@ -73,11 +73,12 @@ fn go(format: Format, backend: Backend, run: &std::path::Path, quiet: bool) -> R
         Format::Json | Format::Csv => print_json(&s),
         Format::Table => {
             println!(
-                "{}: {} steps, {} tokens in {:.1} s; validation loss {:.4} nats/token (perplexity {:.2}), unigram entropy {:.4}; wrote {}/run.json",
+                "{}: {} steps, {} tokens in {:.1} s; validation loss on the {} {:.4} nats/token (perplexity {:.2}), unigram entropy {:.4}; wrote {}/run.json",
                 run.display(),
                 count(s.steps),
                 count(s.tokens),
                 s.wall_secs,
+                s.validation_set,
                 s.val_loss,
                 s.val_perplexity,
                 s.unigram_entropy_nats,
