@@ -44,14 +44,26 @@ impl Drop for Site {
     }
 }
 
-/// Serves `dir` with `rooflaw serve --port 0` on loopback; the URL is read from the server's first
-/// line of output.
+/// Serves `dir` with `rooflaw serve --addr 127.0.0.1:0` on loopback, with a fresh data folder (its own
+/// SQLite database) and no training workers; the URL is read from the server's first line of output.
 pub fn serve(dir: PathBuf) -> Result<Site> {
+    let data = std::env::temp_dir().join(format!("rooflaw-site-data-{}-{}", std::process::id(), free_port()?));
+    serve_with(&dir, &data, &["--workers", "0"])
+}
+
+/// Serves `dir` with its API on the data folder `data`, with extra `rooflaw serve` flags.
+pub fn serve_with(dir: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> Result<Site> {
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create {}", data.display()))?;
+    // The server's log (appended across restarts) is kept beside its database for a failed test to show.
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(data.join("server.log"))?;
     let mut child = Command::new(crate::rooflaw_bin())
-        .args(["serve", "--host", "127.0.0.1", "--port", "0", "--dir"])
-        .arg(&dir)
+        .args(["serve", "--addr", "127.0.0.1:0", "--dir"])
+        .arg(dir)
+        .arg("--data-dir")
+        .arg(data)
+        .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(log)
         .spawn()
         .context("cannot start `rooflaw serve`")?;
     let mut line = String::new();
@@ -65,6 +77,19 @@ pub fn serve(dir: PathBuf) -> Result<Site> {
         .map(|u| u.trim_end_matches('/').to_string())
         .ok_or_else(|| anyhow!("`rooflaw serve` printed no URL: {line:?}"))?;
     Ok(site)
+}
+
+impl Site {
+    /// Kills the server with SIGKILL (no shutdown of any kind) and waits for it.
+    pub fn kill_9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 /// A running chromedriver; killed on drop.

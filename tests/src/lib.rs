@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests in `tests/tests/` and the browser benchmark.
 
 pub mod browser;
+pub mod http;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

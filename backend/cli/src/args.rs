@@ -65,7 +65,8 @@ pub enum Command {
     Theory(TheoryArgs),
     /// Regenerate the paper's frontier findings on the AGX Orin profile and write REPRODUCTION.md.
     Reproduce(ReproduceArgs),
-    /// Serve the built static site (scripts/site.sh builds it into dist/) on a local port.
+    /// Serve the site (scripts/site.sh builds it into dist/) and the API (/api/v1) with training workers,
+    /// on an SQLite database in the data folder (or Postgres with --database).
     Serve(ServeArgs),
     /// Text corpora for training: tokenise texts into token shards with a manifest.
     #[command(subcommand)]
@@ -73,6 +74,9 @@ pub enum Command {
     /// Train an architecture on prepared text (burn, CPU), or resume a run; `--dry-run` checks the
     /// parameter counts and prints the FLOPs per token without training.
     Train(TrainArgs),
+    /// API tokens for `rooflaw serve`.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,19 +219,85 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Stop when standard input closes (how `rooflaw serve` makes sure no trainer outlives it).
+    #[arg(long, hide = true)]
+    pub exit_with_parent: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Directory with the built site.
+    /// Directory with the built site (served at /; the API is under /api/v1).
     #[arg(long, default_value = "dist")]
     pub dir: PathBuf,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    /// Port (0: any free port; the URL printed says which).
-    #[arg(long, default_value_t = 8080)]
-    pub port: u16,
+    /// Address to listen on (port 0: any free port; the URL printed first says which).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Port, replacing the one in --addr.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Database URL: sqlite://FILE or postgres://USER@HOST/DB (default: rooflaw.db in the data folder,
+    /// created on first start).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// Data folder: the database, datasets/ (prepared data runs can name) and runs/ (default:
+    /// ROOFLAW_DATA_DIR, else ~/.cache/rooflaw/data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Training workers (each trains one run at a time in a child process; 0: only queue).
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// CPU threads per training run.
+    #[arg(long, default_value_t = 1)]
+    pub train_threads: usize,
+    /// Reading needs a token too (default: reading is public, every change needs a token).
+    #[arg(long)]
+    pub private: bool,
+    /// Most runs one token may have queued.
+    #[arg(long, default_value_t = 100)]
+    pub max_queued_per_token: i64,
+    /// Seconds a worker's lease on a run lasts without a heartbeat (a run whose server died is resumed
+    /// this long after it).
+    #[arg(long, default_value_t = 15)]
+    pub lease_secs: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print its secret (shown once; only its hash is stored).
+    Create(TokenCreateArgs),
+    /// List tokens (names, scopes; never secrets).
+    List(DatabaseArgs),
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id (see `rooflaw token list`).
+        id: i64,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+/// The database a command opens.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Database URL (default: rooflaw.db in the data folder).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// Data folder (default: ROOFLAW_DATA_DIR, else ~/.cache/rooflaw/data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Who or what the token is for.
+    #[arg(long)]
+    pub name: String,
+    /// What it may do: train (submit, cancel, retry runs; fit laws; add devices), measure (post
+    /// measurements: for agents), read (when the server is private), admin (everything, tokens included).
+    #[arg(long = "scope", value_name = "SCOPE", default_values_t = ["train".to_string()], num_args = 1..)]
+    pub scopes: Vec<String>,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
 }
 
 /// Which loss law.

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use args::{ArchCommand, Cli, Command, DataCommand, DevicesCommand};
+use args::{ArchCommand, Cli, Command, DataCommand, DevicesCommand, TokenCommand};
 use commands as cmd;
 
 fn main() -> ExitCode {
@@ -62,13 +62,21 @@ fn run(cli: &Cli) -> Result<()> {
             cmd::theory::run(f, &ctx, &req)
         }
         Command::Reproduce(a) => cmd::reproduce::run(&ctx, &resolve::reproduce(a)),
-        Command::Serve(a) => cmd::serve::run(&resolve::serve(a)),
+        Command::Serve(a) => cmd::serve::run(resolve::serve(a)?),
         Command::Data(DataCommand::Prepare(a)) => cmd::data::prepare_cmd(f, &resolve::prepare(a)?),
         Command::Data(DataCommand::List(a)) => cmd::data::list(f, &resolve::data_dir(a)?),
         Command::Data(DataCommand::Fetch(a)) => {
             let (dir, corpora) = resolve::fetch(a)?;
             cmd::data::fetch_cmd(f, &dir, &corpora)
         }
-        Command::Train(a) => cmd::train::run(f, &resolve::train(a)?),
+        Command::Train(a) => {
+            if a.exit_with_parent {
+                cmd::train::exit_with_parent();
+            }
+            cmd::train::run(f, &resolve::train(a)?)
+        }
+        Command::Token(TokenCommand::Create(a)) => cmd::token::create(f, &resolve::database(&a.db)?, &a.name, &a.scopes),
+        Command::Token(TokenCommand::List(db)) => cmd::token::list(f, &resolve::database(db)?),
+        Command::Token(TokenCommand::Revoke { id, db }) => cmd::token::revoke(f, &resolve::database(db)?, *id),
     }
 }

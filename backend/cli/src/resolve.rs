@@ -17,8 +17,8 @@ use rooflaw::space::{find_space, DesignSpace};
 use rooflaw::{Architecture, Level};
 
 use crate::args::{
-    BackendArg, CalibrateArgs, DataDirArg, FetchArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice, MatchArgs, ModelArgs, PlotArgs,
-    PredictArgs, PrepareArgs, ReproduceArgs, RobustArg, ServeArgs, SpaceArgs, TargetArgs, TheoryArgs, TrainArgs,
+    BackendArg, CalibrateArgs, DataDirArg, DatabaseArgs, FetchArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice, MatchArgs,
+    ModelArgs, PlotArgs, PredictArgs, PrepareArgs, ReproduceArgs, RobustArg, ServeArgs, SpaceArgs, TargetArgs, TheoryArgs, TrainArgs,
 };
 
 /// Reads a text file named by a flag.
@@ -442,18 +442,40 @@ pub fn train(a: &TrainArgs) -> Result<Train> {
     })
 }
 
-/// `serve`: the site folder and the address.
-#[derive(Debug)]
-pub struct Serve {
-    /// The built site.
-    pub dir: PathBuf,
-    /// `host:port`.
-    pub addr: String,
+/// `serve`: the service's configuration.
+pub fn serve(a: &ServeArgs) -> Result<rooflaw_server::Config> {
+    let trainer = std::env::current_exe().context("cannot find the rooflaw executable to run trainers with")?;
+    let mut c = rooflaw_server::Config::new(rooflaw_train::corpora::data_dir(a.data_dir.as_deref())?, trainer);
+    c.addr = match a.port {
+        Some(p) => format!("{}:{p}", a.addr.rsplit_once(':').map_or(a.addr.as_str(), |(h, _)| h)),
+        None => a.addr.clone(),
+    };
+    if !a.dir.join("index.html").is_file() {
+        bail!("{} has no index.html: build the site first with scripts/site.sh (or pass --dir)", a.dir.display());
+    }
+    if a.train_threads == 0 {
+        bail!("--train-threads must be at least 1");
+    }
+    c.site_dir = Some(a.dir.clone());
+    c.database = a.database.clone();
+    c.workers = a.workers;
+    c.train_threads = a.train_threads;
+    c.public_read = !a.private;
+    c.max_queued_per_token = a.max_queued_per_token;
+    c.lease_secs = a.lease_secs;
+    Ok(c)
 }
 
-/// `serve`.
-pub fn serve(a: &ServeArgs) -> Serve {
-    Serve { dir: a.dir.clone(), addr: format!("{}:{}", a.host, a.port) }
+/// The database URL a token command opens.
+pub fn database(a: &DatabaseArgs) -> Result<String> {
+    Ok(match &a.database {
+        Some(u) => u.clone(),
+        None => {
+            let dir = rooflaw_train::corpora::data_dir(a.data_dir.as_deref())?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the data folder {}", dir.display()))?;
+            rooflaw_store::default_url(&dir)
+        }
+    })
 }
 
 #[cfg(test)]

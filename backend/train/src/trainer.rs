@@ -327,6 +327,16 @@ pub fn train(run: &Path, device: &Device, on_step: OnStep) -> Result<RunSummary>
     )
     .with_context(|| format!("{}/config.json is not a run configuration", run.display()))?;
     let arch = config.architecture.validate()?;
+    // One trainer per run folder: a second one (a reclaimed job whose first trainer still lives) stops here.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(run.join(".lock"))
+        .with_context(|| format!("cannot open {}/.lock", run.display()))?;
+    if lock.try_lock().is_err() {
+        bail!("another trainer is running {} (its lock is held); wait for it or stop it first", run.display());
+    }
     let data = Dataset::open(&config.data)?;
     let o = &config.options;
     o.check(&data)?;
@@ -523,6 +533,22 @@ pub fn train_on(backend: Backend, run: &Path, on_step: OnStep) -> Result<RunSumm
     train(run, &backend.device()?, on_step)
 }
 
+/// Checks what a trainer would refuse, without writing anything: the data folder, the options against
+/// it, and the architecture with the data's vocabulary (burn's parameter count must equal the science
+/// crate's). Returns the architecture as it will be trained.
+pub fn check_run(model: &ModelRequest, data_dir: &Path, options: TrainOptions) -> Result<Architecture> {
+    let data = Dataset::open(data_dir)?;
+    options.check(&data)?;
+    let mut spec = model.architecture()?.to_spec();
+    spec.vocab_size = u64::from(data.manifest.vocab_size);
+    let arch = spec.validate()?;
+    let (burn, science) = (crate::model::burn_param_count(&arch), arch.params().total);
+    if burn != science {
+        bail!("burn counts {burn} parameters and the science crate {science}: this architecture cannot be trained as described");
+    }
+    Ok(arch)
+}
+
 /// Creates a run folder with its configuration. Refuses a folder that already holds a run.
 pub fn create_run(
     run: &Path,
@@ -535,11 +561,7 @@ pub fn create_run(
     if run.join("config.json").exists() {
         bail!("{} already holds a run; continue it with `rooflaw train --resume {}` or choose another --out", run.display(), run.display());
     }
-    let data = Dataset::open(data_dir)?;
-    options.check(&data)?;
-    let mut spec = model.architecture()?.to_spec();
-    spec.vocab_size = u64::from(data.manifest.vocab_size);
-    spec.validate()?;
+    let spec = check_run(model, data_dir, options.clone())?.to_spec();
     std::fs::create_dir_all(run).with_context(|| format!("cannot create {} (is its parent writable?)", run.display()))?;
     let config = RunConfig { architecture: spec, data: data_dir.to_path_buf(), backend, options, peak_flops_per_sec };
     write_atomic(&run.join("config.json"), serde_json::to_string_pretty(&config)?.as_bytes())?;

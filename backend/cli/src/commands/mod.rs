@@ -14,4 +14,5 @@ pub mod reproduce;
 pub mod roofline_plot;
 pub mod serve;
 pub mod theory;
+pub mod token;
 pub mod train;

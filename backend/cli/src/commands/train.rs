@@ -24,6 +24,19 @@ pub fn run(format: Format, args: &Train) -> Result<()> {
     }
 }
 
+/// Exits the process when standard input closes: the parent holding its other end (`rooflaw serve`'s
+/// worker) is gone. The run loses at most the steps since its last checkpoint and resumes when claimed
+/// again.
+pub fn exit_with_parent() {
+    std::thread::spawn(|| {
+        let mut buf = [0u8; 64];
+        let mut stdin = std::io::stdin();
+        while matches!(std::io::Read::read(&mut stdin, &mut buf), Ok(n) if n > 0) {}
+        eprintln!("error: the server that started this trainer is gone; the run resumes from its last checkpoint");
+        std::process::exit(3);
+    });
+}
+
 fn dry_run(format: Format, a: &Architecture, seq: usize) -> Result<()> {
     let (burn, science) = (burn_param_count(a), a.params().total);
     let flops = rooflaw::cost::training_flops_per_token(a, seq as u64)?;

@@ -1,0 +1,216 @@
+//! The rooflaw service: the HTTP API under `/api/v1` and the built site, on one address, with training
+//! workers fed by the database's durable queue.
+//!
+//! - `science`: health, devices, predictions and frontiers (the science crate's `api` types in and out);
+//! - `runs`: training runs, their metrics, files and live events (Server-Sent Events);
+//! - `records`: fitted laws, measurements, tokens;
+//! - `worker`: the training workers;
+//! - `http`: errors, tokens and scopes, bounded JSON, paging, confined files.
+//!
+//! Reading is public unless the server is private; every mutation needs a bearer token with the right
+//! scope (`rooflaw token create`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use rooflaw_store::Store;
+
+pub mod http;
+pub mod records;
+pub mod runs;
+pub mod science;
+pub mod worker;
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free one).
+    pub addr: String,
+    /// Database URL; `None`: the SQLite file in the data folder.
+    pub database: Option<String>,
+    /// Data folder: the database, `datasets/` (prepared data) and `runs/` (run folders).
+    pub data_dir: PathBuf,
+    /// The built site (`dist/`), served at `/` when it exists.
+    pub site_dir: Option<PathBuf>,
+    /// Training workers (0: this server only queues).
+    pub workers: usize,
+    /// The `rooflaw` executable the workers start as trainers.
+    pub trainer: PathBuf,
+    /// CPU threads per trainer.
+    pub train_threads: usize,
+    /// Whether reading needs no token.
+    pub public_read: bool,
+    /// Most runs a token may have queued.
+    pub max_queued_per_token: i64,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds a worker's lease lasts without a heartbeat.
+    pub lease_secs: u64,
+}
+
+impl Config {
+    /// A configuration with the defaults for a data folder.
+    pub fn new(data_dir: PathBuf, trainer: PathBuf) -> Config {
+        Config {
+            addr: "127.0.0.1:8080".into(),
+            database: None,
+            data_dir,
+            site_dir: None,
+            workers: 1,
+            trainer,
+            train_threads: 1,
+            public_read: true,
+            max_queued_per_token: 100,
+            max_body_bytes: 1 << 20,
+            lease_secs: 15,
+        }
+    }
+
+    /// The lease in milliseconds.
+    pub fn lease_ms(&self) -> i64 {
+        (self.lease_secs.max(2) * 1000) as i64
+    }
+
+    /// How often a worker renews its lease: a third of it.
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_millis(self.lease_ms() as u64 / 3)
+    }
+}
+
+/// Wakes event streams when this process writes an event (streams also poll, for other processes).
+#[derive(Debug, Clone)]
+pub struct Events(Arc<tokio::sync::watch::Sender<u64>>);
+
+impl Events {
+    fn new() -> Self {
+        Events(Arc::new(tokio::sync::watch::channel(0).0))
+    }
+
+    /// Something changed.
+    pub fn bump(&self) {
+        self.0.send_modify(|n| *n += 1);
+    }
+
+    /// A receiver that sees the next change.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+
+    /// Waits for a change, at most `limit`.
+    pub async fn wait(&self, limit: Duration) {
+        let mut rx = self.subscribe();
+        let _ = tokio::time::timeout(limit, rx.changed()).await;
+    }
+}
+
+/// What every handler sees.
+#[derive(Debug, Clone)]
+pub struct State {
+    /// The database.
+    pub store: Store,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Event notifications.
+    pub events: Events,
+}
+
+/// `GET /api/v1/health`: 200 when the database answers, 503 otherwise.
+#[actix_web::get("/health")]
+async fn health(state: web::Data<State>) -> HttpResponse {
+    match state.store.health().await {
+        Ok(()) => HttpResponse::Ok()
+            .json(serde_json::json!({ "status": "ok", "database": state.store.dialect(), "version": env!("CARGO_PKG_VERSION") })),
+        Err(e) => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable", "error": e.to_string() })),
+    }
+}
+
+/// An unknown API path: 404 in JSON.
+async fn api_not_found(req: HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({ "error": format!("no API route {} {}", req.method(), req.path()) }))
+}
+
+/// The built site: `/` is `index.html`; nothing outside the folder.
+async fn site(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    let Some(dir) = &state.config.site_dir else {
+        return HttpResponse::NotFound().body("this server has no site folder (build it with scripts/site.sh and pass --dir dist)");
+    };
+    let path = req.path();
+    let rel = if path.ends_with('/') { format!("{path}index.html") } else { path.to_string() };
+    match http::file_under(dir, &rel).and_then(|f| std::fs::read(&f).ok().map(|b| (f, b))) {
+        Some((file, body)) => HttpResponse::Ok().content_type(http::content_type(&file)).body(body),
+        None => HttpResponse::NotFound().body("not found"),
+    }
+}
+
+/// Opens the database (applying migrations), starts the workers and serves until stopped. `ready` gets
+/// the URL once the socket listens (the CLI prints it as its first line).
+pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the data folder {} ({e}); pass a writable --data-dir", config.data_dir.display()))?;
+    let url = config.database.clone().unwrap_or_else(|| rooflaw_store::default_url(&config.data_dir));
+    let store = Store::open(&url).await.map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+    let config = Arc::new(config);
+    let state = State { store: store.clone(), config: config.clone(), events: Events::new() };
+    let data = web::Data::new(state.clone());
+    let body_limit = config.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| http::ApiError::bad_request(format!("bad query: {e}")).into()))
+            .app_data(web::PathConfig::default().error_handler(|e, _| http::ApiError::bad_request(format!("bad path: {e}")).into()))
+            .service(
+                web::scope("/api/v1")
+                    .service(health)
+                    .service(science::devices)
+                    .service(science::add_device)
+                    .service(science::predict)
+                    .service(science::frontier)
+                    .service(science::datasets)
+                    .service(runs::submit)
+                    .service(runs::list)
+                    .service(runs::get_run)
+                    .service(runs::cancel)
+                    .service(runs::retry)
+                    .service(runs::metrics)
+                    .service(runs::file)
+                    .service(runs::run_events)
+                    .service(runs::queue_events)
+                    .service(records::create_fit)
+                    .service(records::fits)
+                    .service(records::get_fit)
+                    .service(records::add_measurement)
+                    .service(records::measurements)
+                    .service(records::tokens)
+                    .service(records::create_token)
+                    .service(records::revoke_token)
+                    .default_service(web::to(api_not_found)),
+            )
+            .default_service(web::to(site))
+    })
+    .client_request_timeout(Duration::from_secs(30))
+    .bind(&config.addr)
+    .map_err(|e| anyhow::anyhow!("cannot listen on {} ({e}); pick another --addr", config.addr))?;
+    let bound = server.addrs().first().map_or(config.addr.clone(), |a| a.to_string());
+    let server = server.run();
+    for i in 0..config.workers {
+        let name = format!("{}-{}-{i}", hostname(), std::process::id());
+        actix_web::rt::spawn(worker::work(store.clone(), config.clone(), state.events.clone(), name));
+    }
+    tracing::info!(addr = %bound, database = ?store.dialect(), workers = config.workers, "serving");
+    ready(&format!("http://{bound}/"));
+    server.await?;
+    Ok(())
+}
+
+/// Runs a future to completion on an actix system (the runtime the server and the store need), for
+/// callers that are not async (the command line).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    actix_web::rt::System::new().block_on(f)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "worker".into())
+}

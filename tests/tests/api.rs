@@ -1,0 +1,203 @@
+//! The API of `rooflaw serve` against a real server on loopback, on its SQLite database: science
+//! endpoints, tokens and scopes, bad input (never a 5xx), and a training run that streams its events,
+//! survives a kill -9 of the server and completes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code; a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rooflaw_tests::browser::{serve_with, Site};
+use rooflaw_tests::http::{get, post, read_events, request, wait_until};
+use rooflaw_tests::{fixture, run, stderr, stdout, tmp};
+use serde_json::{json, Value};
+
+/// A folder with an `index.html`, standing for the built site.
+fn site(dir: &Path) -> PathBuf {
+    let d = dir.join("dist");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("index.html"), "<html>rooflaw</html>").unwrap();
+    d
+}
+
+/// A token created with the CLI in the server's database.
+fn token(data: &Path, name: &str, scopes: &[&str]) -> String {
+    let mut args = vec!["token", "create", "--name", name, "--data-dir", data.to_str().unwrap(), "--scope"];
+    args.extend_from_slice(scopes);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let secret = stdout(&o).trim().to_string();
+    assert!(secret.starts_with("rl_") && secret.len() == 67, "{secret}");
+    secret
+}
+
+fn api(site: &Site, path: &str) -> String {
+    format!("{}/api/v1{path}", site.url)
+}
+
+#[test]
+fn the_api_answers_checks_tokens_and_rejects_bad_input_with_4xx() {
+    let dir = tmp("api-basics");
+    let data = dir.join("data");
+    let server = serve_with(&site(&dir), &data, &["--workers", "0"]).unwrap();
+    let health = get(&api(&server, "/health"), None);
+    assert_eq!((health.status, health.json()["database"].as_str()), (200, Some("sqlite")), "{}", health.text);
+    assert!(data.join("rooflaw.db").is_file(), "the database is created in the data folder on first start");
+
+    // The science, as the CLI computes it.
+    let devices = get(&api(&server, "/devices"), None).json();
+    assert!(devices["devices"].as_array().unwrap().iter().any(|d| d["id"] == "jetson-agx-orin-64gb"));
+    let p = post(&api(&server, "/predict"), None, r#"{"model": "qwen2.5-0.5b", "device": "jetson-agx-orin-64gb"}"#);
+    assert_eq!(p.status, 200, "{}", p.text);
+    let cli = run(&["predict", "qwen2.5-0.5b", "--device", "jetson-agx-orin-64gb", "--format", "json"]);
+    let cli: Value = serde_json::from_str(&stdout(&cli)).unwrap();
+    assert_eq!(p.json()["latency"], cli["latency"], "the API and the CLI price the same model identically");
+    let f = post(&api(&server, "/frontier"), None, r#"{"device": "jetson-agx-orin-64gb", "samples": 300, "seed": 1}"#);
+    assert_eq!(f.status, 200, "{}", f.text);
+    assert!(!f.json()["candidates"].as_array().unwrap().is_empty(), "{}", f.text);
+
+    // Tokens and scopes: no token 401, a wrong one 401, a lacking scope 403.
+    let measure = token(&data, "agent", &["measure"]);
+    let train = token(&data, "lab", &["train"]);
+    let admin = token(&data, "root", &["admin"]);
+    let run_body = r#"{"model": "smollm2-135m", "data": "none"}"#;
+    assert_eq!(post(&api(&server, "/runs"), None, run_body).status, 401);
+    assert_eq!(post(&api(&server, "/runs"), Some("rl_nonsense"), run_body).status, 401);
+    let forbidden = post(&api(&server, "/runs"), Some(&measure), run_body);
+    assert_eq!(forbidden.status, 403, "{}", forbidden.text);
+    assert!(forbidden.json()["error"].as_str().unwrap().contains("lacks the 'train' scope"));
+    assert_eq!(get(&api(&server, "/tokens"), Some(&train)).status, 403);
+    let listed = get(&api(&server, "/tokens"), Some(&admin));
+    assert_eq!(listed.status, 200);
+    assert!(!listed.text.contains("rl_"), "token lists never hold secrets: {}", listed.text);
+    let m = post(
+        &api(&server, "/measurements"),
+        Some(&measure),
+        r#"{"device": "jetson-agx-orin-64gb", "engine": "llama.cpp", "model": "smollm2-135m", "batch": 1, "decode_tokens_per_sec": 80.5, "idempotency_key": "m-1"}"#,
+    );
+    assert_eq!(m.status, 201, "{}", m.text);
+    let again = post(
+        &api(&server, "/measurements"),
+        Some(&measure),
+        r#"{"device": "jetson-agx-orin-64gb", "engine": "llama.cpp", "idempotency_key": "m-1"}"#,
+    );
+    assert_eq!((again.status, again.json()["id"].clone()), (200, m.json()["id"].clone()), "a repeated key stores nothing new");
+
+    // Bad input: a 4xx with a message, never a 5xx.
+    let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let huge = format!(r#"{{"model": "{}"}}"#, "x".repeat(3 << 20));
+    let cases: Vec<(&str, String, Option<&str>, u16, &str)> = vec![
+        ("/predict", r#"{"model": "qwen2.5-0.5b", "device": "pdp-11"}"#.into(), None, 400, "pdp-11"),
+        ("/predict", r#"{"model": "qwen2.5-0.5b", "batch": "two"}"#.into(), None, 400, "invalid type"),
+        ("/predict", "{not json".into(), None, 400, "invalid JSON body"),
+        ("/predict", deep, None, 400, "deeper than 32"),
+        ("/predict", huge, None, 413, ""),
+        ("/frontier", r#"{"samples": 100000000}"#.into(), None, 400, "limit"),
+        ("/runs", r#"{"model": "smollm2-135m", "data": "../../etc"}"#.into(), Some(&train), 400, "prepared folder"),
+        ("/runs", r#"{"model": "smollm2-135m", "data": "missing"}"#.into(), Some(&train), 400, "not a prepared folder"),
+        ("/fits", r#"{"runs": [12345]}"#.into(), Some(&train), 404, "run 12345 not found"),
+        ("/tokens", r#"{"name": "x", "scopes": ["root"]}"#.into(), Some(&admin), 400, "unknown scope"),
+    ];
+    for (path, body, tok, status, needle) in &cases {
+        let r = post(&api(&server, path), *tok, body);
+        assert_eq!(r.status, *status, "{path} {}: {}", &body[..body.len().min(80)], r.text);
+        assert!(r.text.contains(needle), "{path}: {}", r.text);
+    }
+    for (path, status) in
+        [("/runs?limit=0", 400), ("/runs?limit=abc", 400), ("/runs/999", 404), ("/runs/1/files/../../rooflaw.db", 404), ("/nope", 404)]
+    {
+        let r = get(&api(&server, path), None);
+        assert_eq!(r.status, status, "{path}: {}", r.text);
+        assert!(r.json()["error"].is_string(), "{path}: errors are JSON: {}", r.text);
+    }
+    // Many generated bad bodies: truncations and corruptions of a valid request.
+    let valid = r#"{"model": "qwen2.5-0.5b", "device": "jetson-agx-orin-64gb", "batch": 2, "prompt_tokens": 64}"#;
+    for i in 0..valid.len() {
+        let truncated = &valid[..i];
+        let corrupted: String = valid.chars().enumerate().map(|(j, c)| if j == i { '\u{1}' } else { c }).collect();
+        for body in [truncated.to_string(), corrupted] {
+            let r = post(&api(&server, "/predict"), None, &body);
+            assert!((200..500).contains(&r.status), "{body:?} gave {}: {}", r.status, r.text);
+        }
+    }
+    assert_eq!(get(&api(&server, "/health"), None).status, 200, "the server is still up");
+}
+
+/// The tiny architecture the training tests use (byte vocabulary).
+const TINY: &str = r#"{"layers": 2, "d_model": 64, "heads": 4, "kv_heads": 2, "ffn_ratio": 2, "vocab_size": 256, "tied_embeddings": true}"#;
+
+#[test]
+fn a_run_streams_its_events_survives_kill_9_of_the_server_and_completes() {
+    let dir = tmp("api-train");
+    let data = dir.join("data");
+    let prepared = data.join("datasets/fixture");
+    let o =
+        run(&["data", "prepare", "--tokenizer", "bytes", "--text", fixture("text").to_str().unwrap(), "--out", prepared.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dist = site(&dir);
+    let flags = ["--workers", "1", "--lease-secs", "2"];
+    let server = serve_with(&dist, &data, &flags).unwrap();
+    let train = token(&data, "lab", &["train"]);
+    let body = json!({
+        "name": "tiny",
+        "spec": serde_json::from_str::<Value>(TINY).unwrap(),
+        "data": "fixture",
+        "options": {"tokens": 240 * 8 * 64, "batch": 8, "seq": 64, "warmup": 10, "checkpoint_every": 20, "eval_every": 80},
+        "idempotency_key": "tiny-1",
+    })
+    .to_string();
+    let submitted = post(&api(&server, "/runs"), Some(&train), &body);
+    assert_eq!(submitted.status, 201, "{}", submitted.text);
+    let id = submitted.json()["id"].as_i64().unwrap();
+    let again = post(&api(&server, "/runs"), Some(&train), &body);
+    assert_eq!((again.status, again.json()["id"].as_i64()), (200, Some(id)), "the idempotency key returns the same run");
+
+    // Live: follow the run until it has checkpointed a few times, then kill the server.
+    let events_url = api(&server, &format!("/runs/{id}/events"));
+    let before = read_events(&events_url, None, Duration::from_secs(120), |ev| {
+        ev.iter().any(|e| e.event == "metrics" && e.data["data"]["step"].as_i64() >= Some(50))
+    });
+    assert!(before.iter().any(|e| e.event == "status" && e.data["data"]["status"] == "running"), "{before:?}");
+    let last_seen = before.last().unwrap().id;
+    server.kill_9();
+
+    // Restarted on the same data folder: the run is reclaimed when its lease ends, resumes from its
+    // checkpoint and completes; nothing is lost.
+    let server = serve_with(&dist, &data, &flags).unwrap();
+    let done = wait_until(Duration::from_secs(240), || {
+        let r = get(&api(&server, &format!("/runs/{id}")), None).json();
+        r["status"].as_str().filter(|s| *s != "running" && *s != "queued").map(|_| r.clone())
+    })
+    .expect("the run never finished after the restart");
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["attempts"], 2, "claimed once before the kill and once after: {done}");
+    assert!(done["record"]["runs"][0]["val_loss"].as_f64().unwrap() < 2.9, "{done}");
+
+    // The metrics are one unbroken curve, step 1 to the end.
+    let metrics = get(&api(&server, &format!("/runs/{id}/metrics")), None).json();
+    let steps: Vec<i64> = metrics.as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
+    assert_eq!(steps, (1..=240).collect::<Vec<_>>());
+
+    // A client that reconnects with Last-Event-ID gets exactly the events after it, each metrics step once.
+    let events_url = api(&server, &format!("/runs/{id}/events"));
+    let after = read_events(&events_url, Some(last_seen), Duration::from_secs(30), |ev| {
+        ev.iter().any(|e| e.event == "status" && e.data["data"]["status"] == "completed")
+    });
+    assert!(after.iter().all(|e| e.id > last_seen));
+    let mut streamed: Vec<i64> =
+        before.iter().chain(&after).filter(|e| e.event == "metrics").map(|e| e.data["data"]["step"].as_i64().unwrap()).collect();
+    streamed.dedup();
+    assert_eq!(streamed, (1..=240).collect::<Vec<_>>(), "every step streamed once, none lost across the kill");
+
+    // Its files are served from its folder, and nothing else is.
+    let record = get(&api(&server, &format!("/runs/{id}/files/run.json")), None);
+    assert_eq!(record.status, 200);
+    assert_eq!(record.json()["runs"], done["record"]["runs"]);
+    assert_eq!(get(&api(&server, &format!("/runs/{id}/files/../../rooflaw.db")), None).status, 404);
+
+    // Cancel and retry are checked against the state: a completed run can be neither.
+    assert_eq!(post(&api(&server, &format!("/runs/{id}/cancel")), Some(&train), "").status, 409);
+    assert_eq!(post(&api(&server, &format!("/runs/{id}/retry")), Some(&train), "").status, 409);
+    let listed = get(&api(&server, "/runs?status=completed&limit=10"), None).json();
+    assert_eq!(listed["runs"][0]["id"], id);
+    let _ = request("GET", &api(&server, "/health"), None, None);
+}
