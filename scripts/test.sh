@@ -2,7 +2,8 @@
 # The README's test command: installs what a fresh machine lacks, then runs every check and test:
 # formatting, lints (native and wasm32), a type-check of the GPU training backends, unit and integration
 # tests in release (the CLI as a user runs it, training tiny models on the committed fixture, kill -9 and
-# resume), the science crate's tests on wasm32 in headless Chromium, the site build, and the end-to-end
+# resume, the HTTP API against a real server on SQLite and on a throwaway Postgres that it installs and
+# starts, scripts/postgres.sh), the science crate's tests on wasm32 in headless Chromium, the site build, and the end-to-end
 # browser tests. Heavy work is not part of this command: `scripts/test.sh --full` adds the GPU builds (the
 # linked CUDA binary, scripts/build-cuda.sh, ≈26 min of CPU; wgpu, scripts/build-wgpu.sh, ≈10 min, which
 # also trains a tiny model on it). The mini training campaign (scripts/mini-campaign.sh) and the PyTorch
@@ -35,7 +36,12 @@ step "the GPU training backends type-check (CUDA needs DOCS_RS=1 offline, TOOLCH
 DOCS_RS=1 cargo check -p rooflaw-cli --features cuda
 cargo check -p rooflaw-cli --features wgpu
 
-step "unit, integration and CLI tests, training on the fixture included (release: burn is ~60x slower in debug); benchmarks in test mode"
+step "a throwaway Postgres on loopback, so that the API tests run on Postgres as well as on SQLite"
+source scripts/postgres.sh start
+trap 'bash scripts/postgres.sh stop' EXIT
+export ROOFLAW_REQUIRE_POSTGRES=1
+
+step "unit, integration, CLI and API tests, training on the fixture included (release: burn is ~60x slower in debug); benchmarks in test mode"
 cargo build --release -p rooflaw-cli
 cargo test --release --workspace --all-targets
 

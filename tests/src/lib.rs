@@ -49,3 +49,18 @@ pub fn tmp(name: &str) -> PathBuf {
     let _ = std::fs::create_dir_all(&dir);
     dir
 }
+
+/// The databases the API tests run on: SQLite (`None`: the server's default file) always, and Postgres when
+/// `ROOFLAW_TEST_POSTGRES` names a server (`scripts/test.sh` starts one with `scripts/postgres.sh`): a fresh
+/// database per test and process. With `ROOFLAW_REQUIRE_POSTGRES=1` a missing server is a failure.
+pub fn databases(test: &str) -> Vec<Option<String>> {
+    let mut out = vec![None];
+    match std::env::var("ROOFLAW_TEST_POSTGRES") {
+        Ok(base) if !base.is_empty() => out.push(Some(format!("{}/rooflaw_{test}_{}", base.trim_end_matches('/'), std::process::id()))),
+        _ => assert!(
+            std::env::var("ROOFLAW_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "ROOFLAW_REQUIRE_POSTGRES=1 but no ROOFLAW_TEST_POSTGRES: start one with `source scripts/postgres.sh start`"
+        ),
+    }
+    out
+}

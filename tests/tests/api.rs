@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rooflaw_tests::browser::{serve_with, Site};
 use rooflaw_tests::http::{get, post, read_events, request, wait_until};
-use rooflaw_tests::{fixture, run, stderr, stdout, tmp};
+use rooflaw_tests::{databases, fixture, run, stderr, stdout, tmp};
 use serde_json::{json, Value};
 
 /// A folder with an `index.html`, standing for the built site.
@@ -20,8 +20,12 @@ fn site(dir: &Path) -> PathBuf {
 }
 
 /// A token created with the CLI in the server's database.
-fn token(data: &Path, name: &str, scopes: &[&str]) -> String {
-    let mut args = vec!["token", "create", "--name", name, "--data-dir", data.to_str().unwrap(), "--scope"];
+fn token(data: &Path, db: &Option<String>, name: &str, scopes: &[&str]) -> String {
+    let mut args = vec!["token", "create", "--name", name, "--data-dir", data.to_str().unwrap()];
+    if let Some(url) = db {
+        args.extend(["--database", url.as_str()]);
+    }
+    args.push("--scope");
     args.extend_from_slice(scopes);
     let o = run(&args);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -34,14 +38,33 @@ fn api(site: &Site, path: &str) -> String {
     format!("{}/api/v1{path}", site.url)
 }
 
+/// `rooflaw serve` flags for a database (`None`: the default SQLite file).
+fn with_db<'a>(db: &'a Option<String>, flags: &[&'a str]) -> Vec<&'a str> {
+    let mut v = flags.to_vec();
+    if let Some(url) = db {
+        v.extend(["--database", url.as_str()]);
+    }
+    v
+}
+
 #[test]
 fn the_api_answers_checks_tokens_and_rejects_bad_input_with_4xx() {
-    let dir = tmp("api-basics");
+    for db in databases("basics") {
+        basics(&db);
+    }
+}
+
+fn basics(db: &Option<String>) {
+    let dir = tmp(&format!("api-basics-{}", if db.is_some() { "pg" } else { "sqlite" }));
+    let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
-    let server = serve_with(&site(&dir), &data, &["--workers", "0"]).unwrap();
+    let server = serve_with(&site(&dir), &data, &with_db(db, &["--workers", "0"])).unwrap();
     let health = get(&api(&server, "/health"), None);
-    assert_eq!((health.status, health.json()["database"].as_str()), (200, Some("sqlite")), "{}", health.text);
-    assert!(data.join("rooflaw.db").is_file(), "the database is created in the data folder on first start");
+    let kind = if db.is_some() { "postgres" } else { "sqlite" };
+    assert_eq!((health.status, health.json()["database"].as_str()), (200, Some(kind)), "{}", health.text);
+    if db.is_none() {
+        assert!(data.join("rooflaw.db").is_file(), "the database is created in the data folder on first start");
+    }
 
     // The science, as the CLI computes it.
     let devices = get(&api(&server, "/devices"), None).json();
@@ -56,9 +79,9 @@ fn the_api_answers_checks_tokens_and_rejects_bad_input_with_4xx() {
     assert!(!f.json()["candidates"].as_array().unwrap().is_empty(), "{}", f.text);
 
     // Tokens and scopes: no token 401, a wrong one 401, a lacking scope 403.
-    let measure = token(&data, "agent", &["measure"]);
-    let train = token(&data, "lab", &["train"]);
-    let admin = token(&data, "root", &["admin"]);
+    let measure = token(&data, db, "agent", &["measure"]);
+    let train = token(&data, db, "lab", &["train"]);
+    let admin = token(&data, db, "root", &["admin"]);
     let run_body = r#"{"model": "smollm2-135m", "data": "none"}"#;
     assert_eq!(post(&api(&server, "/runs"), None, run_body).status, 401);
     assert_eq!(post(&api(&server, "/runs"), Some("rl_nonsense"), run_body).status, 401);
@@ -127,16 +150,23 @@ const TINY: &str = r#"{"layers": 2, "d_model": 64, "heads": 4, "kv_heads": 2, "f
 
 #[test]
 fn a_run_streams_its_events_survives_kill_9_of_the_server_and_completes() {
-    let dir = tmp("api-train");
+    for db in databases("train") {
+        train_kill_resume(&db);
+    }
+}
+
+fn train_kill_resume(db: &Option<String>) {
+    let dir = tmp(&format!("api-train-{}", if db.is_some() { "pg" } else { "sqlite" }));
+    let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
     let prepared = data.join("datasets/fixture");
     let o =
         run(&["data", "prepare", "--tokenizer", "bytes", "--text", fixture("text").to_str().unwrap(), "--out", prepared.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let dist = site(&dir);
-    let flags = ["--workers", "1", "--lease-secs", "2"];
+    let flags = with_db(db, &["--workers", "1", "--lease-secs", "2"]);
     let server = serve_with(&dist, &data, &flags).unwrap();
-    let train = token(&data, "lab", &["train"]);
+    let train = token(&data, db, "lab", &["train"]);
     let body = json!({
         "name": "tiny",
         "spec": serde_json::from_str::<Value>(TINY).unwrap(),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::MigrateDatabase;
 use sqlx::{AnyPool, Row};
 
 /// What can go wrong, as the API reports it.
@@ -82,6 +83,10 @@ impl Store {
                 "unsupported database URL '{url}': use sqlite://FILE (the default) or postgres://USER@HOST/DB"
             )));
         };
+        if dialect == Dialect::Postgres && !sqlx::Any::database_exists(url).await? {
+            // A fresh Postgres database is created like the SQLite file: on first start.
+            sqlx::Any::create_database(url).await?;
+        }
         let options = AnyPoolOptions::new().max_connections(if dialect == Dialect::Sqlite { 4 } else { 16 });
         let pool = options
             .after_connect(move |conn, _| {
