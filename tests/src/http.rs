@@ -5,11 +5,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A response: status and body (parsed as JSON when it is).
+/// A response: status, headers (names in lower case) and body.
 #[derive(Debug, Clone)]
 pub struct Reply {
     /// HTTP status.
     pub status: u16,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
     /// Body text.
     pub text: String,
 }
@@ -19,47 +21,60 @@ impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text).unwrap_or(Value::Null)
     }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(60))).build().new_agent()
 }
 
-/// Sends a request; `token` goes in `Authorization: Bearer`.
-pub fn request(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+/// Sends a request with extra headers; `token` goes in `Authorization: Bearer`.
+pub fn send(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<&str>) -> Reply {
     let a = agent();
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let result = match (method, body) {
-        ("GET", _) => {
-            let mut r = a.get(url);
-            if let Some(h) = &auth {
-                r = r.header("Authorization", h);
+    let mut all: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    if let Some(t) = token {
+        all.push(("Authorization".into(), format!("Bearer {t}")));
+    }
+    macro_rules! without_body {
+        ($builder:expr) => {{
+            let mut r = $builder;
+            for (k, v) in &all {
+                r = r.header(k.as_str(), v.as_str());
             }
             r.call()
-        }
-        ("DELETE", _) => {
-            let mut r = a.delete(url);
-            if let Some(h) = &auth {
-                r = r.header("Authorization", h);
-            }
-            r.call()
-        }
-        (_, b) => {
+        }};
+    }
+    let result = match method {
+        "GET" => without_body!(a.get(url)),
+        "DELETE" => without_body!(a.delete(url)),
+        "OPTIONS" => without_body!(a.options(url)),
+        _ => {
             let mut r = a.post(url).header("Content-Type", "application/json");
-            if let Some(h) = &auth {
-                r = r.header("Authorization", h);
+            for (k, v) in &all {
+                r = r.header(k.as_str(), v.as_str());
             }
-            r.send(b.unwrap_or(""))
+            r.send(body.unwrap_or(""))
         }
     };
     match result {
         Ok(mut resp) => {
             let status = resp.status().as_u16();
+            let headers =
+                resp.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string())).collect();
             let text = resp.body_mut().read_to_string().unwrap_or_default();
-            Reply { status, text }
+            Reply { status, headers, text }
         }
         Err(e) => panic!("{method} {url}: {e}"),
     }
+}
+
+/// Sends a request; `token` goes in `Authorization: Bearer`.
+pub fn request(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+    send(method, url, token, &[], body)
 }
 
 /// `GET`.

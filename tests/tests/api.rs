@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rooflaw_tests::browser::{serve_with, Site};
-use rooflaw_tests::http::{get, post, read_events, request, wait_until};
+use rooflaw_tests::http::{get, post, read_events, request, send, wait_until};
 use rooflaw_tests::{databases, fixture, run, stderr, stdout, tmp};
 use serde_json::{json, Value};
 
@@ -143,6 +143,20 @@ fn basics(db: &Option<String>) {
         }
     }
     assert_eq!(get(&api(&server, "/health"), None).status, 200, "the server is still up");
+
+    // CORS is off unless asked for: no headers for another origin, so a browser refuses the answer.
+    let preflight = [("Origin", "https://docs.example.org"), ("Access-Control-Request-Method", "POST")];
+    let r = send("OPTIONS", &api(&server, "/runs"), None, &preflight, None);
+    assert_eq!(r.header("access-control-allow-origin"), None, "{:?}", r.headers);
+    drop(server);
+    let server = serve_with(&site(&dir), &data, &with_db(db, &["--workers", "0", "--cors-origin", "https://docs.example.org"])).unwrap();
+    let r = send("OPTIONS", &api(&server, "/runs"), None, &preflight, None);
+    assert_eq!(r.header("access-control-allow-origin"), Some("https://docs.example.org"), "{:?}", r.headers);
+    let other = [("Origin", "https://evil.example.com"), ("Access-Control-Request-Method", "POST")];
+    let r = send("OPTIONS", &api(&server, "/runs"), None, &other, None);
+    assert_ne!(r.header("access-control-allow-origin"), Some("https://evil.example.com"), "{:?}", r.headers);
+    let r = send("GET", &api(&server, "/health"), None, &[("Origin", "https://docs.example.org")], None);
+    assert_eq!((r.status, r.header("access-control-allow-origin")), (200, Some("https://docs.example.org")));
 }
 
 /// The tiny architecture the training tests use (byte vocabulary).

@@ -259,6 +259,10 @@ pub struct ServeArgs {
     /// this long after it).
     #[arg(long, default_value_t = 15)]
     pub lease_secs: u64,
+    /// Let a site on another origin call the API from a browser (e.g. https://docs.example.org); may be
+    /// repeated. Off by default.
+    #[arg(long = "cors-origin", value_name = "URL")]
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -463,6 +463,16 @@ pub fn serve(a: &ServeArgs) -> Result<rooflaw_server::Config> {
     c.public_read = !a.private;
     c.max_queued_per_token = a.max_queued_per_token;
     c.lease_secs = a.lease_secs;
+    for o in &a.cors_origins {
+        let valid = match o.trim_end_matches('/').split_once("://") {
+            Some(("http" | "https", host)) => !host.is_empty() && !host.contains(['/', '*', ' ', '?', '#']),
+            _ => false,
+        };
+        if !valid {
+            bail!("--cors-origin {o} must be an origin such as https://docs.example.org (scheme and host, no path or wildcard)");
+        }
+        c.cors_origins.push(o.trim_end_matches('/').to_string());
+    }
     Ok(c)
 }
 

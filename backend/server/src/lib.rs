@@ -48,6 +48,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Seconds a worker's lease lasts without a heartbeat.
     pub lease_secs: u64,
+    /// Origins of sites on other hosts allowed to call the API from a browser (CORS); empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Config {
@@ -65,6 +67,7 @@ impl Config {
             max_queued_per_token: 100,
             max_body_bytes: 1 << 20,
             lease_secs: 15,
+            cors_origins: Vec::new(),
         }
     }
 
@@ -144,6 +147,18 @@ async fn site(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
     }
 }
 
+/// Cross-origin access for the listed origins only: a static copy of the site on another host may call the
+/// API (with the token header); every other origin gets no CORS headers, so browsers refuse it.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    origins
+        .iter()
+        .fold(actix_cors::Cors::default(), |c, o| c.allowed_origin(o))
+        .allowed_methods(["GET", "POST", "DELETE"])
+        .allowed_headers([actix_web::http::header::AUTHORIZATION, actix_web::http::header::CONTENT_TYPE])
+        .allowed_header("Last-Event-ID")
+        .max_age(3600)
+}
+
 /// Opens the database (applying migrations), starts the workers and serves until stopped. `ready` gets
 /// the URL once the socket listens (the CLI prints it as its first line).
 pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> anyhow::Result<()> {
@@ -155,8 +170,10 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> anyhow::Result<(
     let state = State { store: store.clone(), config: config.clone(), events: Events::new() };
     let data = web::Data::new(state.clone());
     let body_limit = config.max_body_bytes;
+    let origins = config.cors_origins.clone();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::Condition::new(!origins.is_empty(), cors(&origins)))
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(web::QueryConfig::default().error_handler(|e, _| http::ApiError::bad_request(format!("bad query: {e}")).into()))
