@@ -26,8 +26,15 @@ for attempt in 1 2 3 4; do
     if cargo build --release -p rooflaw-cli --features cuda --target-dir "$target" >"$log" 2>&1; then
         break
     fi
-    missing=$(grep -oE "undefined (reference to|symbol:?) ['\`]?[A-Za-z_][A-Za-z0-9_]*" "$log" | grep -oE "[A-Za-z_][A-Za-z0-9_]*$" | sort -u || true)
-    if [ -z "$missing" ] || [ "$attempt" = 4 ]; then
+    # The linker reports only the first few missing symbols: take every LLVM C API function the LLVM
+    # bindings (pliron-llvm, cubecl-llvm) call, from their archives, plus whatever the linker named.
+    missing=$( {
+        grep -oE "undefined (reference to|symbol:?) ['\`]?[A-Za-z_][A-Za-z0-9_]*" "$log" | grep -oE "[A-Za-z_][A-Za-z0-9_]*$" || true
+        for lib in "$target"/release/deps/libpliron_llvm-*.rlib "$target"/release/deps/libcubecl_llvm-*.rlib; do
+            [ -f "$lib" ] && { nm -u --format=just-symbols "$lib" 2>/dev/null | grep -E '^(LLVM|cubecl_)' || true; }
+        done
+    } | sort -u)
+    if ! grep -qE "undefined (reference|symbol)" "$log" || [ -z "$missing" ] || [ "$attempt" = 4 ]; then
         tail -40 "$log"
         echo "build-cuda: the build failed for a reason other than missing LLVM symbols (see $log)" >&2
         exit 1
@@ -36,7 +43,7 @@ for attempt in 1 2 3 4; do
     { grep -v '^#' "$symbols" || true; echo "$missing"; } | grep -v '^$' | sort -u >"$symbols.new"
     { echo "# LLVM C API symbols that burn 0.22.1's CUDA graph references but never calls (scripts/build-cuda.sh)."; cat "$symbols.new"; } >"$symbols"
     rm -f "$symbols.new"
-    echo "    the link missed $(echo "$missing" | wc -l) symbols; $symbols now lists $(grep -vc '^#' "$symbols") (was $before)"
+    echo "    the link failed on missing LLVM symbols; $symbols now lists $(grep -vc "^#" "$symbols") (was $before)"
 done
 
 bin=$target/release/rooflaw

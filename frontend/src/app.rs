@@ -5,7 +5,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::pages::{arch::ArchPage, embed::EmbedPage, explorer::Explorer, law::LawPage, matching::MatchPage, theory::TheoryPage};
+use crate::pages::{
+    arch::ArchPage, embed::EmbedPage, explorer::Explorer, lab::LabPage, law::LawPage, matching::MatchPage, theory::TheoryPage,
+};
 use crate::state::{current_hash, parse_hash, replace_hash, to_hash, Query, Route};
 
 #[function_component(App)]
@@ -41,6 +43,7 @@ pub fn app() -> Html {
         Route::Law => html! { <LawPage query={query.clone()} on_query={on_query} /> },
         Route::Theory => html! { <TheoryPage query={query.clone()} on_query={on_query} /> },
         Route::Match => html! { <MatchPage query={query.clone()} on_query={on_query} /> },
+        Route::Lab => html! { <LabPage query={query.clone()} on_query={on_query} /> },
         Route::Embed => html! { <EmbedPage query={query.clone()} on_query={on_query} /> },
     };
     if route == Route::Embed {

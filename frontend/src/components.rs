@@ -99,6 +99,11 @@ pub fn arch_link(a: &Architecture, q: &Query) -> String {
     to_hash(Route::Arch, &aq)
 }
 
+/// The Lab's "train this" link for an architecture (its spec in the URL; the Lab asks a backend to train it).
+pub fn train_link(a: &Architecture) -> String {
+    to_hash(Route::Lab, &Query::default().with("train", serde_json::to_string(&a.to_spec()).unwrap_or_default()))
+}
+
 /// Precision presets.
 pub fn precision_options() -> Vec<(String, String)> {
     PRESETS.iter().map(|p| (p.to_string(), p.to_string())).collect()

@@ -7,6 +7,7 @@ mod api;
 mod app;
 mod components;
 mod inputs;
+mod lab;
 mod law_state;
 mod pages;
 mod plot;

@@ -16,13 +16,15 @@ pub enum Route {
     Theory,
     /// Match a reference model.
     Match,
+    /// Training runs on a backend.
+    Lab,
     /// Compact calculator for iframes.
     Embed,
 }
 
 impl Route {
     /// Every page, in menu order (embed is not in the menu).
-    pub const MENU: [Route; 5] = [Route::Explorer, Route::Arch, Route::Law, Route::Theory, Route::Match];
+    pub const MENU: [Route; 6] = [Route::Explorer, Route::Arch, Route::Law, Route::Theory, Route::Match, Route::Lab];
 
     /// Path segment.
     pub fn path(self) -> &'static str {
@@ -32,6 +34,7 @@ impl Route {
             Route::Law => "law",
             Route::Theory => "theory",
             Route::Match => "match",
+            Route::Lab => "lab",
             Route::Embed => "embed",
         }
     }
@@ -44,12 +47,13 @@ impl Route {
             Route::Law => "Law",
             Route::Theory => "Theory",
             Route::Match => "Match",
+            Route::Lab => "Lab",
             Route::Embed => "Embed",
         }
     }
 
     fn parse(s: &str) -> Route {
-        [Route::Explorer, Route::Arch, Route::Law, Route::Theory, Route::Match, Route::Embed]
+        [Route::Explorer, Route::Arch, Route::Law, Route::Theory, Route::Match, Route::Lab, Route::Embed]
             .into_iter()
             .find(|r| r.path() == s)
             .unwrap_or(Route::Explorer)

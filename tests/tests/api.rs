@@ -194,6 +194,18 @@ fn train_kill_resume(db: &Option<String>) {
     let id = submitted.json()["id"].as_i64().unwrap();
     let again = post(&api(&server, "/runs"), Some(&train), &body);
     assert_eq!((again.status, again.json()["id"].as_i64()), (200, Some(id)), "the idempotency key returns the same run");
+    // A second run waits in the queue behind the first (one worker), and a measurement is stored: both
+    // must outlive the kill.
+    let second = post(&api(&server, "/runs"), Some(&train), &body.replace("tiny-1", "tiny-2"));
+    assert_eq!(second.status, 201, "{}", second.text);
+    let second = second.json()["id"].as_i64().unwrap();
+    let measure = token(&data, db, "agent", &["measure"]);
+    let m = post(
+        &api(&server, "/measurements"),
+        Some(&measure),
+        r#"{"device": "jetson-orin-nano-8gb", "engine": "burn", "decode_tokens_per_sec": 12.5}"#,
+    );
+    assert_eq!(m.status, 201, "{}", m.text);
 
     // Live: follow the run until it has checkpointed a few times, then kill the server.
     let events_url = api(&server, &format!("/runs/{id}/events"));
@@ -215,6 +227,13 @@ fn train_kill_resume(db: &Option<String>) {
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["attempts"], 2, "claimed once before the kill and once after: {done}");
     assert!(done["record"]["runs"][0]["val_loss"].as_f64().unwrap() < 2.9, "{done}");
+    let kept = get(&api(&server, "/measurements"), None).json();
+    assert_eq!(kept["measurements"][0]["row"]["decode_tokens_per_sec"], 12.5, "{kept}");
+    let queued = wait_until(Duration::from_secs(240), || {
+        let r = get(&api(&server, &format!("/runs/{second}")), None).json();
+        (r["status"] == "completed").then_some(r)
+    });
+    assert!(queued.is_some(), "the run queued before the kill completes after it");
 
     // The metrics are one unbroken curve, step 1 to the end.
     let metrics = get(&api(&server, &format!("/runs/{id}/metrics")), None).json();
@@ -241,7 +260,9 @@ fn train_kill_resume(db: &Option<String>) {
     // Cancel and retry are checked against the state: a completed run can be neither.
     assert_eq!(post(&api(&server, &format!("/runs/{id}/cancel")), Some(&train), "").status, 409);
     assert_eq!(post(&api(&server, &format!("/runs/{id}/retry")), Some(&train), "").status, 409);
-    let listed = get(&api(&server, "/runs?status=completed&limit=10"), None).json();
-    assert_eq!(listed["runs"][0]["id"], id);
+    let listed = get(&api(&server, "/runs?status=completed&limit=1"), None).json();
+    assert_eq!(listed["runs"][0]["id"], second, "newest first");
+    let page2 = get(&api(&server, &format!("/runs?status=completed&limit=1&before={second}")), None).json();
+    assert_eq!(page2["runs"][0]["id"], id, "the next page");
     let _ = request("GET", &api(&server, "/health"), None, None);
 }

@@ -10,7 +10,7 @@ use rooflaw::frontier::{best_feasible, Budget, Evaluator, Objective};
 use rooflaw::law::Law;
 use rooflaw::space::{enumerate_grid, find_space, DesignSpace};
 use rooflaw::{Catalogue, Level, Precision, Target, Workload};
-use rooflaw_tests::browser::{browser, dist, panic_message, screenshot, serve, start_driver, text, type_into, wait_for, Driver, Site};
+use rooflaw_tests::browser::{browser, dist, js, panic_message, screenshot, serve, start_driver, text, type_into, wait_for, Driver, Site};
 use rooflaw_tests::fixture;
 
 struct Session {
@@ -88,7 +88,7 @@ async fn labels_and_legends_hide_nothing() -> Result<()> {
         // Explorer: reference-model names (SmolLM2 and MobileLLM are priced at nearly the same spot).
         goto(&s, "#/explorer").await?;
         wait_for(&s.client, "return document.querySelectorAll('#explorer-plot g.ref text').length > 5;", 30).await?;
-        let clash = rooflaw_tests::browser::js(
+        let clash = js(
             &s.client,
             &format!("const r = [...document.querySelectorAll('#explorer-plot g.ref text')].map(t => t.getBBox()); {OVERLAP_JS}"),
         )
@@ -97,13 +97,13 @@ async fn labels_and_legends_hide_nothing() -> Result<()> {
         // Architecture page: operator names never overlap, and the legend covers no operator.
         goto(&s, "#/arch?model=qwen2.5-0.5b").await?;
         wait_for(&s.client, "return document.querySelectorAll('#roofline-plot circle').length > 10;", 30).await?;
-        let clash = rooflaw_tests::browser::js(
+        let clash = js(
             &s.client,
             &format!("const r = [...document.querySelectorAll('#roofline-plot text.op-label')].map(t => t.getBBox()); {OVERLAP_JS}"),
         )
         .await?;
         ensure!(clash.is_null(), "operator labels overlap: {clash}");
-        let covered = rooflaw_tests::browser::js(
+        let covered = js(
             &s.client,
             "const l = document.querySelector('#roofline-plot .legend-bg').getBBox(); \
              return [...document.querySelectorAll('#roofline-plot circle')].map(c => c.getBBox()) \
@@ -223,7 +223,7 @@ async fn the_embed_view_and_the_javascript_api_render() -> Result<()> {
 }
 
 async fn js_absent(s: &Session, css: &str) -> Result<bool> {
-    Ok(rooflaw_tests::browser::js(&s.client, &format!("return document.querySelector({}) === null;", serde_json::to_string(css)?)).await?
+    Ok(js(&s.client, &format!("return document.querySelector({}) === null;", serde_json::to_string(css)?)).await?
         == serde_json::json!(true))
 }
 
@@ -291,4 +291,113 @@ async fn the_law_page_fits_runs_in_the_browser() -> Result<()> {
     }
     .await;
     finish(s, "the_law_page_fits_runs_in_the_browser", r).await
+}
+
+/// Clicks the element a CSS selector names.
+async fn click(s: &Session, css: &str) -> Result<()> {
+    s.client.find(fantoccini::Locator::Css(css)).await?.click().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn the_lab_trains_cancels_and_retries_runs_on_a_real_backend() -> Result<()> {
+    // A backend with prepared data, one training worker and a token.
+    let dir = rooflaw_tests::tmp("lab");
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data");
+    let prepared = data.join("datasets/fixture");
+    let o = rooflaw_tests::run(&[
+        "data",
+        "prepare",
+        "--tokenizer",
+        "bytes",
+        "--text",
+        fixture("text").to_str().unwrap_or(""),
+        "--out",
+        prepared.to_str().unwrap_or(""),
+    ]);
+    ensure!(o.status.success(), "{}", rooflaw_tests::stderr(&o));
+    let o = rooflaw_tests::run(&["token", "create", "--name", "lab", "--data-dir", data.to_str().unwrap_or(""), "--scope", "train"]);
+    let token = rooflaw_tests::stdout(&o).trim().to_string();
+    let site = rooflaw_tests::browser::serve_with(&dist()?, &data, &["--workers", "1"])?;
+    let driver = start_driver()?;
+    let client = browser(&driver).await?;
+    let s = Session { _driver: driver, base: site.url.clone(), _site: site, client };
+    let r = async {
+        // The Architecture page's "train this" link carries the spec into the Lab.
+        let spec = r#"{"layers":2,"d_model":64,"heads":4,"kv_heads":2,"ffn_ratio":2,"vocab_size":256,"tied_embeddings":true}"#;
+        goto(&s, &format!("#/arch?src=spec&spec={}", encode_component(spec))).await?;
+        let href = wait_for(&s.client, "const a = document.getElementById('train-this'); return a && a.getAttribute('href');", 20).await?;
+        ensure!(href.as_str().unwrap_or("").starts_with("#/lab?train="), "{href}");
+        let lab = format!("{}&t_tokens=30720&t_batch=8&t_seq=64&t_warmup=5", href.as_str().unwrap_or(""));
+        goto(&s, &lab).await?;
+        wait_for(&s.client, "return document.getElementById('lab-submit');", 20).await?;
+        // Without a token the backend refuses, and the page says why.
+        click(&s, "#lab-submit").await?;
+        let msg = wait_for(&s.client, "const m = document.getElementById('lab-message'); return m && m.textContent;", 10).await?;
+        ensure!(msg.as_str().unwrap_or("").contains("needs a token"), "{msg}");
+        type_into(&s.client, "#lab-token", &token).await?;
+        click(&s, "#lab-token-save").await?;
+        click(&s, "#lab-submit").await?;
+        wait_for(&s.client, "const m = document.getElementById('lab-message'); return m && m.textContent.startsWith('queued');", 10)
+            .await?;
+        // It trains; the loss curve grows live and the run completes with a validation loss.
+        wait_for(
+            &s.client,
+            "const r = document.querySelector('#runs tr.run.completed'); return r && r.querySelector('.val').textContent;",
+            120,
+        )
+        .await?;
+        let points = wait_for(
+            &s.client,
+            "const p = document.querySelector('#lab-curves polyline'); return p && p.getAttribute('points').split(' ').length;",
+            10,
+        )
+        .await?;
+        ensure!(points.as_f64().unwrap_or(0.0) >= 50.0, "the curve has {points} points");
+        // A second run, cancelled from the page, then retried: it completes too.
+        click(&s, "#lab-submit").await?;
+        wait_for(&s.client, "return document.querySelector('#runs tr.run button.cancel');", 20).await?;
+        click(&s, "#runs tr.run button.cancel").await?;
+        wait_for(&s.client, "return document.querySelector('#runs tr.run.cancelled button.retry');", 20).await?;
+        click(&s, "#runs tr.run.cancelled button.retry").await?;
+        wait_for(&s.client, "return document.querySelectorAll('#runs tr.run.completed').length == 2;", 120).await?;
+        // The page is still healthy, and the token was kept in the browser.
+        let kept = js(&s.client, "return window.localStorage.getItem('rooflaw-token');").await?;
+        ensure!(kept.as_str() == Some(token.as_str()), "token kept: {kept}");
+        Ok(())
+    }
+    .await;
+    finish(s, "the_lab_trains_cancels_and_retries_runs_on_a_real_backend", r).await
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn without_a_backend_the_lab_says_how_to_start_one() -> Result<()> {
+    let s = open().await?;
+    let r = async {
+        // A backend URL where nothing listens.
+        goto(&s, "#/lab?api=http://127.0.0.1:9").await?;
+        let t = wait_for(&s.client, "const e = document.getElementById('lab-none'); return e && e.textContent;", 20).await?;
+        ensure!(t.as_str().unwrap_or("").contains("rooflaw serve"), "{t}");
+        // The rest of the site is unaffected.
+        goto(&s, "#/explorer").await?;
+        wait_for(&s.client, "const p = document.getElementById('explorer-plot'); return p && Number(p.dataset.frontierSize);", 30).await?;
+        Ok(())
+    }
+    .await;
+    finish(s, "without_a_backend_the_lab_says_how_to_start_one", r).await
+}
+
+/// Percent-encodes a URL query value (what the site's links do with `encodeURIComponent`).
+fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

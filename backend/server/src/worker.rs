@@ -46,6 +46,9 @@ pub async fn work(store: Store, config: std::sync::Arc<Config>, events: Events, 
     }
 }
 
+/// What the trainer says when another trainer holds its run folder (`trainer::train`).
+const LOCKED: &str = "another trainer is running";
+
 /// Where the trainer's standard error goes (appended by every attempt).
 const LOG: &str = "trainer.log";
 
@@ -100,8 +103,15 @@ async fn train_one(store: &Store, config: &Config, events: &Events, owner: &str,
         }
         Some(s) => {
             let message = last_line(&dir.join(LOG)).unwrap_or_else(|| format!("the trainer exited with {s}"));
-            store.finish_run(run.id, owner, Err(&message)).await?;
-            tracing::warn!(run = run.id, error = %message, "failed");
+            if message.contains(LOCKED) {
+                // The trainer of an earlier attempt (cancelled, then retried) has not stopped yet: queue the
+                // run again instead of failing it.
+                store.release_run(run.id, owner).await?;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            } else {
+                store.finish_run(run.id, owner, Err(&message)).await?;
+                tracing::warn!(run = run.id, error = %message, "failed");
+            }
         }
     }
     Ok(())

@@ -538,6 +538,21 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Gives a run `owner` holds back to the queue (its trainer could not start yet), without counting
+    /// against it.
+    pub async fn release_run(&self, id: i64, owner: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until_ms = NULL, attempts = attempts - 1, updated_ms = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND status = 'running'",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Appends an event to a run's stream; returns its id.
     pub async fn append_event(&self, run_id: i64, kind: &str, data: &Value) -> Result<i64> {
         let row = sqlx::query("INSERT INTO run_events (run_id, kind, data, created_ms) VALUES ($1, $2, $3, $4) RETURNING id")

@@ -141,7 +141,7 @@ pub fn arch_page(props: &Props) -> Html {
             let frac = |x: f64| format!("{:.2}%", 100.0 * x / usable.max(m.total_bytes));
             html! {
                 <>
-                <h3>{ a.name.clone() }</h3>
+                <h3>{ a.name.clone() }{ " " }<a class="train-this" id="train-this" href={crate::components::train_link(a)}>{ "train this in the Lab" }</a></h3>
                 <p>{ format!("{} layers, d {}, {} heads ({} KV, head dim {}), expert FFN {} (r = {:.3}), {} experts / {} active, vocabulary {}", a.layers, a.d_model, a.heads, a.kv_heads, a.head_dim, a.intermediate_size, a.ffn_ratio(), a.experts, a.active_experts, a.vocab_size) }</p>
                 <table class="data" id="params"><thead><tr><th>{ "component" }</th><th>{ "parameters" }</th></tr></thead><tbody>
                     { for [("embedding", p.embedding), ("attention", p.attention), ("FFN (all experts)", p.ffn_total), ("FFN (active)", p.ffn_active), ("router", p.router), ("norms", p.norms), ("LM head", p.lm_head)].into_iter().map(|(n, v)| html! { <tr><td>{ n }</td><td>{ thousands(v) }</td></tr> }) }

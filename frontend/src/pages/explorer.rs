@@ -374,7 +374,7 @@ pub fn explorer(props: &Props) -> Html {
             };
             let best_html = match best {
                 Some(i) => html! {
-                    <p class="best">{ "Best feasible: " }<a id="best-name" href={arch_link(&ev.candidates[i].arch, q)}>{ ev.candidates[i].arch.name.clone() }</a>
+                    <p class="best">{ "Best feasible: " }<a id="best-name" href={arch_link(&ev.candidates[i].arch, q)}>{ ev.candidates[i].arch.name.clone() }</a>{ " (" }<a id="best-train" href={crate::components::train_link(&ev.candidates[i].arch)}>{ "train this" }</a>{ ")" }
                     { format!(" — loss {:.4} (ppl {:.2}), {} {}, memory {}; {} ({}) of {} candidates feasible", ev.points[i].loss, ev.points[i].perplexity(), objective.name(), ms(ev.points[i].latency_secs), gb(ev.points[i].memory_bytes), thousands(feasible as u64), format!("{:.1}%", 100.0 * feasible as f64 / ev.points.len() as f64), thousands(ev.points.len() as u64)) }</p>
                 },
                 None if budget_secs.is_some() || mem_budget.is_some() => {

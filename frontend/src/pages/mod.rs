@@ -3,6 +3,7 @@
 pub mod arch;
 pub mod embed;
 pub mod explorer;
+pub mod lab;
 pub mod law;
 pub mod matching;
 pub mod theory;
