@@ -115,6 +115,7 @@ impl Context {
 /// Hugging Face config.json (the first one given, in the order spec, config.json, model).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ModelRequest {
     /// Reference model id or name.
     pub model: Option<String>,
@@ -148,6 +149,7 @@ impl ModelRequest {
 /// Device, power mode, workload and precision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TargetRequest {
     /// Device id.
     pub device: String,
@@ -216,6 +218,7 @@ impl TargetRequest {
 /// Which candidates are searched and how they are priced.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SearchRequest {
     /// Design space name.
     pub space: String,
@@ -247,6 +250,7 @@ impl Default for SearchRequest {
 /// A memory budget: a number of bytes, or the device's usable memory.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum MemoryBudget {
     /// At most this many bytes.
     Bytes(f64),
@@ -257,6 +261,7 @@ pub enum MemoryBudget {
 /// The word `usable`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum UsableMemory {
     /// The device's usable memory.
     Usable,
@@ -290,6 +295,7 @@ impl MemoryBudget {
 /// A frontier search with budgets.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FrontierRequest {
     /// Candidates and pricing.
     #[serde(flatten)]
@@ -340,6 +346,7 @@ pub struct LawRequest {
 /// One architecture's latency and memory on a target.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PredictRequest {
     /// The architecture.
     #[serde(flatten)]
@@ -532,6 +539,7 @@ pub fn law(req: &LawRequest, ctx: &Context) -> Result<LawReport> {
 /// One candidate of a search: the one record used by every output (CLI tables, CSV and JSON, the
 /// site's exports, the JavaScript and HTTP APIs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CandidateRecord {
     /// Name.
     pub name: String,
@@ -657,6 +665,7 @@ pub struct Search {
 
 /// The JSON report of a frontier search (`rooflaw frontier --format json`; keys stable).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FrontierReport {
     /// Space name.
     pub space: String,

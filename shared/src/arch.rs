@@ -16,6 +16,7 @@ const MAX_DIM: u64 = 1 << 24;
 /// How QK-norm is applied, if at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum QkNorm {
     /// No normalisation of queries and keys.
     #[default]
@@ -29,6 +30,7 @@ pub enum QkNorm {
 /// Which attention projections carry a bias.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum AttentionBias {
     /// No bias (Llama, Qwen3).
     #[default]
@@ -43,6 +45,7 @@ pub enum AttentionBias {
 /// defaults documented on each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ArchitectureSpec {
     /// Display name; defaults to a name built from the shape (`l16-d1024-h16-kv4-r4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,6 +132,7 @@ pub struct Architecture {
 
 /// Exact parameter counts by component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ParamBreakdown {
     /// Token embedding V·d.
     pub embedding: u64,

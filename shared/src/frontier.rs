@@ -17,6 +17,7 @@ use crate::space::{perturb, Candidate, ContinuousSpace, UNIT_DIMS};
 /// Which latency is minimised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Objective {
     /// Prefill of the prompt.
     Prefill,
@@ -188,6 +189,7 @@ pub fn pareto_3d(points: &[Point]) -> Vec<usize> {
 
 /// Latency and memory budgets.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Budget {
     /// Largest allowed latency of the objective.
     pub latency_secs: Option<f64>,
@@ -307,6 +309,7 @@ impl Default for RefineOptions {
 
 /// What refinement did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RefineReport {
     /// Rounds run.
     pub rounds: usize,

@@ -12,6 +12,7 @@ use crate::precision::MathPrecision;
 /// Peak dense FLOP/s per math precision; absent keys are precisions the mode cannot run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Peaks {
     /// FP32 (vector units).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +47,7 @@ impl Peaks {
 /// One power mode of a device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PowerMode {
     /// Vendor name of the mode (`MAXN`, `15W`…).
     pub name: String,
@@ -78,6 +80,7 @@ pub struct PowerMode {
 /// A device in the catalogue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Device {
     /// Lower-case id (`jetson-agx-orin-64gb`).
     pub id: String,

@@ -11,6 +11,7 @@ use crate::workload::Workload;
 
 /// Which calibration the calibrated level used, and how good it was.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CalibrationSummary {
     /// Profile label.
     pub label: String,
@@ -30,6 +31,7 @@ impl From<&CalibrationProfile> for CalibrationSummary {
 
 /// Latency at each level.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Levels {
     /// The paper's operator table at peak.
     pub paper: Latency,
@@ -41,6 +43,7 @@ pub struct Levels {
 
 /// The report for one architecture on one target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Prediction {
     /// Architecture name.
     pub model: String,

@@ -62,6 +62,7 @@ impl Target {
 /// Efficiencies and overheads of the calibrated model (SCIENCE.md §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Efficiency {
     /// η_c: fraction of peak compute reached.
     pub compute: f64,
@@ -96,6 +97,7 @@ impl Efficiency {
 /// Model level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Level {
     /// The paper's operator table at peak (reproduces the paper).
     Paper,
@@ -139,6 +141,7 @@ impl Level {
 
 /// Latency of one request (all sequences of the batch together).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Latency {
     /// Prefill of the prompt.
     pub prefill_secs: f64,
@@ -363,6 +366,7 @@ pub fn xi_weights_all(gqa: f64, r: f64, rho: f64) -> f64 {
 /// bandwidth-bound decode, and ignore attention's S² terms, activations, embeddings and the MoE
 /// distinct-experts charge.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClosedForm {
     /// Eq. 29: T_pre = l·B·S_in·d²·ξ_F / π.
     pub prefill_secs: f64,
@@ -388,6 +392,7 @@ pub fn closed_form(arch: &Architecture, t: &Target) -> ClosedForm {
 
 /// Memory a request needs on the device.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Memory {
     /// Every stored weight (all experts, embedding, LM head if untied) at b_w.
     pub weight_bytes: f64,

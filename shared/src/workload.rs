@@ -8,6 +8,7 @@ const MAX_TOKENS: u64 = 1 << 24;
 
 /// Batch B, prompt length S_in and generated tokens S_out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Workload {
     /// Sequences processed together, B.
     pub batch: u64,

@@ -144,6 +144,34 @@ fn basics(db: &Option<String>) {
     }
     assert_eq!(get(&api(&server, "/health"), None).status, 200, "the server is still up");
 
+    // The OpenAPI document lists every route, and every route it lists is served: mutations answer 401
+    // without a token, reads answer without one, and none falls through to "no API route".
+    let doc = get(&api(&server, "/openapi.json"), None);
+    assert_eq!(doc.status, 200);
+    let doc = doc.json();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let url = format!("{}{}", server.url, path.replace("{id}", "1").replace("{path}", "run.json"));
+            if path == "/api/v1/events" {
+                // A live stream: it answers 200 and stays open.
+                assert!(read_events(&url, None, Duration::from_secs(1), |_| true).is_empty());
+                checked += 1;
+                continue;
+            }
+            let r = request(&method.to_ascii_uppercase(), &url, None, (method == "post").then_some("{}"));
+            assert!(!r.text.contains("no API route"), "{method} {path} is documented but not served: {}", r.text);
+            if op.get("x-scope").is_some() {
+                assert_eq!(r.status, 401, "{method} {path} without a token: {}", r.text);
+            } else {
+                assert_ne!(r.status, 401, "{method} {path} is a read and needs no token: {}", r.text);
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 24, "routes in the document");
+
     // CORS is off unless asked for: no headers for another origin, so a browser refuses the answer.
     let preflight = [("Origin", "https://docs.example.org"), ("Access-Control-Request-Method", "POST")];
     let r = send("OPTIONS", &api(&server, "/runs"), None, &preflight, None);

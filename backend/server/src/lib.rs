@@ -18,9 +18,12 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use rooflaw_store::Store;
 
 pub mod http;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod records;
 pub mod runs;
 pub mod science;
+pub mod types;
 pub mod worker;
 
 /// How the service runs.
@@ -129,6 +132,16 @@ async fn health(state: web::Data<State>) -> HttpResponse {
     }
 }
 
+/// `GET /api/v1/openapi.json`: the API's OpenAPI 3.0 document, generated from the request and response
+/// types.
+#[actix_web::get("/openapi.json")]
+async fn openapi_json() -> HttpResponse {
+    #[cfg(feature = "openapi")]
+    return HttpResponse::Ok().json(openapi::document());
+    #[cfg(not(feature = "openapi"))]
+    HttpResponse::NotFound().json(serde_json::json!({ "error": "this build has no OpenAPI document (feature openapi)" }))
+}
+
 /// An unknown API path: 404 in JSON.
 async fn api_not_found(req: HttpRequest) -> HttpResponse {
     HttpResponse::NotFound().json(serde_json::json!({ "error": format!("no API route {} {}", req.method(), req.path()) }))
@@ -181,6 +194,7 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> anyhow::Result<(
             .service(
                 web::scope("/api/v1")
                     .service(health)
+                    .service(openapi_json)
                     .service(science::devices)
                     .service(science::add_device)
                     .service(science::predict)

@@ -7,11 +7,13 @@ use rooflaw_store::{RunStatus, Scope};
 use serde::Deserialize;
 
 use crate::http::{json_body, may_read, require, ApiError, ApiResult, PageQuery};
+use crate::types::{FitsPage, MeasurementsPage, TokenCreated, Tokens};
 use crate::State;
 
 /// `POST /api/v1/fits`: fit the loss law on completed runs.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct FitRequest {
     /// Name of the fitted law.
     #[serde(default)]
@@ -73,7 +75,8 @@ pub async fn create_fit(state: web::Data<State>, req: HttpRequest, body: Bytes) 
 pub async fn fits(state: web::Data<State>, req: HttpRequest, q: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
     may_read(&state, &req).await?;
     let fits = state.store.fits(q.page()?).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "fits": fits, "next_before": fits.last().map(|f| f.id) })))
+    let next_before = fits.last().map(|f| f.id);
+    Ok(HttpResponse::Ok().json(FitsPage { fits, next_before }))
 }
 
 /// `GET /api/v1/fits/{id}`.
@@ -85,6 +88,7 @@ pub async fn get_fit(state: web::Data<State>, req: HttpRequest, id: web::Path<i6
 
 /// A measurement row, as the calibration CSV's columns.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct MeasurementRequest {
     /// Device id.
     pub device: String,
@@ -119,19 +123,21 @@ pub async fn add_measurement(state: web::Data<State>, req: HttpRequest, body: By
 pub async fn measurements(state: web::Data<State>, req: HttpRequest, q: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
     may_read(&state, &req).await?;
     let rows = state.store.measurements(q.page()?).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "measurements": rows, "next_before": rows.last().map(|m| m.id) })))
+    let next_before = rows.last().map(|m| m.id);
+    Ok(HttpResponse::Ok().json(MeasurementsPage { measurements: rows, next_before }))
 }
 
 /// `GET /api/v1/tokens` (scope `admin`): names and scopes, never secrets.
 #[get("/tokens")]
 pub async fn tokens(state: web::Data<State>, req: HttpRequest) -> ApiResult<HttpResponse> {
     require(&state, &req, Scope::Admin).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "tokens": state.store.tokens().await? })))
+    Ok(HttpResponse::Ok().json(Tokens { tokens: state.store.tokens().await? }))
 }
 
 /// `POST /api/v1/tokens` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TokenRequest {
     /// Who or what it is for.
     pub name: String,
@@ -149,7 +155,7 @@ pub async fn create_token(state: web::Data<State>, req: HttpRequest, body: Bytes
         return Err(ApiError::bad_request("a token needs a name and at least one scope"));
     }
     let (token, secret) = state.store.create_token(t.name.trim(), &scopes).await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "token": token, "secret": secret })))
+    Ok(HttpResponse::Created().json(TokenCreated { token, secret }))
 }
 
 /// `DELETE /api/v1/tokens/{id}` (scope `admin`).

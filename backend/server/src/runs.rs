@@ -14,6 +14,7 @@ use rooflaw_train::trainer::{check_run, Backend, TrainOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::http::{file_under, json_body, may_read, require, ApiError, ApiResult, PageQuery};
+use crate::types::RunsPage;
 use crate::worker::run_dir;
 use crate::State;
 
@@ -21,6 +22,7 @@ use crate::State;
 /// `hf_config`), a prepared data folder under the server's `datasets/`, the backend and the trainer's
 /// options (`tokens` is the budget).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RunRequest {
     /// Name shown in lists (default: the model's name).
     #[serde(default)]
@@ -119,7 +121,8 @@ pub struct RunsQuery {
 pub async fn list(state: web::Data<State>, req: HttpRequest, q: web::Query<RunsQuery>) -> ApiResult<HttpResponse> {
     may_read(&state, &req).await?;
     let runs = state.store.runs(PageQuery { limit: q.limit, before: q.before }.page()?, q.status).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "runs": runs, "next_before": runs.last().map(|r| r.id) })))
+    let next_before = runs.last().map(|r| r.id);
+    Ok(HttpResponse::Ok().json(RunsPage { runs, next_before }))
 }
 
 /// `GET /api/v1/runs/{id}`.

@@ -10,6 +10,7 @@ use rooflaw_store::Scope;
 use rooflaw_train::data::Dataset;
 
 use crate::http::{json_body, may_read, require, ApiError, ApiResult};
+use crate::types::{DatasetInfo, Datasets, Devices};
 use crate::State;
 
 /// Most candidates one frontier request may evaluate.
@@ -34,7 +35,7 @@ async fn compute<T: Send + 'static>(f: impl FnOnce() -> rooflaw::Result<T> + Sen
 pub async fn devices(state: web::Data<State>, req: HttpRequest) -> ApiResult<HttpResponse> {
     may_read(&state, &req).await?;
     let ctx = context(&state).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "devices": ctx.catalogue.devices() })))
+    Ok(HttpResponse::Ok().json(Devices { devices: ctx.catalogue.devices().to_vec() }))
 }
 
 /// `POST /api/v1/devices`: adds or replaces a custom device (the shape `rooflaw devices show ID --format
@@ -76,6 +77,7 @@ pub async fn frontier(state: web::Data<State>, req: HttpRequest, body: Bytes, q:
 
 /// `?all=`.
 #[derive(Debug, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AllQuery {
     /// Every candidate, not only the frontier.
     pub all: Option<bool>,
@@ -93,16 +95,16 @@ pub async fn datasets(state: web::Data<State>, req: HttpRequest) -> ApiResult<Ht
         for d in dirs {
             if let (Some(name), Ok(data)) = (d.file_name().and_then(|n| n.to_str()), Dataset::open(&d)) {
                 let m = &data.manifest;
-                out.push(serde_json::json!({
-                    "name": name,
-                    "tokenizer": m.tokenizer,
-                    "vocab_size": m.vocab_size,
-                    "train_tokens": m.train.tokens,
-                    "validation_tokens": m.validation.tokens,
-                    "validation_set": m.validation_name(),
-                }));
+                out.push(DatasetInfo {
+                    name: name.to_string(),
+                    tokenizer: m.tokenizer.name().to_string(),
+                    vocab_size: m.vocab_size,
+                    train_tokens: m.train.tokens,
+                    validation_tokens: m.validation.tokens,
+                    validation_set: m.validation_name().to_string(),
+                });
             }
         }
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "datasets": out, "folder": root })))
+    Ok(HttpResponse::Ok().json(Datasets { datasets: out, folder: root.display().to_string() }))
 }

@@ -51,6 +51,7 @@ pub fn now_ms() -> i64 {
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Dialect {
     /// An SQLite file.
     Sqlite,
@@ -126,6 +127,7 @@ impl Store {
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Scope {
     /// Read when reading is private.
     Read,
@@ -162,6 +164,7 @@ impl Scope {
 
 /// A token as stored (never its secret).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Token {
     /// Id.
     pub id: i64,
@@ -246,6 +249,7 @@ impl Store {
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum RunStatus {
     /// Waiting for a worker.
     Queued,
@@ -289,6 +293,7 @@ impl RunStatus {
 
 /// A training run: the job and, once done, its record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Run {
     /// Id.
     pub id: i64,
@@ -353,6 +358,7 @@ pub struct Page {
 
 /// An event of a run, as Server-Sent Events send it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Event {
     /// Its id (global and increasing: the SSE id).
     pub id: i64,
@@ -587,6 +593,7 @@ impl Store {
 
 /// A law fitted from stored runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Fit {
     /// Id.
     pub id: i64,
@@ -616,6 +623,7 @@ fn fit_from(row: &AnyRow) -> Result<Fit> {
 
 /// A latency measurement row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Measurement {
     /// Id.
     pub id: i64,

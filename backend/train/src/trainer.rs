@@ -25,6 +25,7 @@ use crate::model::{LanguageModel, ModelOptions};
 /// Hyperparameters and budget of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TrainOptions {
     /// Token budget: the run takes ⌈tokens / tokens per step⌉ optimizer steps.
     pub tokens: u64,
@@ -476,6 +477,7 @@ pub fn set_threads(threads: usize) -> Result<()> {
 /// Where a run trains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Backend {
     /// burn's `flex` CPU backend.
     Cpu,
@@ -509,7 +511,7 @@ impl Backend {
         match self {
             Backend::Cpu => Ok(Device::flex()),
             #[cfg(feature = "wgpu")]
-            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            Backend::Wgpu => Ok(Device::wgpu(DeviceKind::DefaultDevice)),
             #[cfg(feature = "cuda")]
             Backend::Cuda => {
                 // Keeps the LLVM stand-ins of `rooflaw-cuda-link` in every binary that can train on CUDA.
