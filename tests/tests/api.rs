@@ -58,7 +58,7 @@ fn basics(db: &Option<String>) {
     let dir = tmp(&format!("api-basics-{}", if db.is_some() { "pg" } else { "sqlite" }));
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
-    let server = serve_with(&site(&dir), &data, &with_db(db, &["--workers", "0"])).unwrap();
+    let server = serve_with(&site(&dir), &data, &with_db(db, &["--workers", "0", "--max-queued-per-token", "2"])).unwrap();
     let health = get(&api(&server, "/health"), None);
     let kind = if db.is_some() { "postgres" } else { "sqlite" };
     assert_eq!((health.status, health.json()["database"].as_str()), (200, Some(kind)), "{}", health.text);
@@ -92,6 +92,18 @@ fn basics(db: &Option<String>) {
     let listed = get(&api(&server, "/tokens"), Some(&admin));
     assert_eq!(listed.status, 200);
     assert!(!listed.text.contains("rl_"), "token lists never hold secrets: {}", listed.text);
+    // A token may have only so many runs queued (here 2, with no worker to take them): then 429.
+    let prepared = data.join("datasets/fixture");
+    let o =
+        run(&["data", "prepare", "--tokenizer", "bytes", "--text", fixture("text").to_str().unwrap(), "--out", prepared.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tiny = format!(r#"{{"spec": {TINY}, "data": "fixture", "options": {{"tokens": 5120, "batch": 8, "seq": 64, "warmup": 2}}}}"#);
+    let statuses: Vec<u16> = (0..3).map(|_| post(&api(&server, "/runs"), Some(&train), &tiny).status).collect();
+    assert_eq!(statuses, [201, 201, 429]);
+    let page = get(&api(&server, "/tokens?limit=2"), Some(&admin)).json();
+    assert_eq!((page["tokens"][0]["name"].as_str(), page["tokens"].as_array().unwrap().len()), (Some("root"), 2), "{page}");
+    let rest = get(&api(&server, &format!("/tokens?limit=2&before={}", page["next_before"])), Some(&admin)).json();
+    assert_eq!(rest["tokens"][0]["name"], "agent", "{rest}");
     let m = post(
         &api(&server, "/measurements"),
         Some(&measure),
@@ -154,9 +166,12 @@ fn basics(db: &Option<String>) {
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
             let url = format!("{}{}", server.url, path.replace("{id}", "1").replace("{path}", "run.json"));
-            if path == "/api/v1/events" {
-                // A live stream: it answers 200 and stays open.
-                assert!(read_events(&url, None, Duration::from_secs(1), |_| true).is_empty());
+            if path.ends_with("/events") {
+                // A live stream (of every run, or of run 1): it answers 200 (checked inside) with the queued
+                // runs' events, and stays open.
+                let events = read_events(&url, None, Duration::from_secs(5), |e| !e.is_empty());
+                assert!(!events.is_empty(), "{path}");
+                assert!(events.iter().all(|e| e.event == "status"), "{events:?}");
                 checked += 1;
                 continue;
             }

@@ -124,7 +124,7 @@ pub const ROUTES: &[Route] = &[
         201,
     ),
     route("get", "/measurements", "Measurements, newest first.", None, None, Some(of::<MeasurementsPage>), 200),
-    route("get", "/tokens", "Tokens (never their secrets).", Some("admin"), None, Some(of::<Tokens>), 200),
+    route("get", "/tokens", "Tokens, newest first (`?limit=&before=`; never their secrets).", Some("admin"), None, Some(of::<Tokens>), 200),
     route(
         "post",
         "/tokens",

@@ -129,9 +129,11 @@ pub async fn measurements(state: web::Data<State>, req: HttpRequest, q: web::Que
 
 /// `GET /api/v1/tokens` (scope `admin`): names and scopes, never secrets.
 #[get("/tokens")]
-pub async fn tokens(state: web::Data<State>, req: HttpRequest) -> ApiResult<HttpResponse> {
+pub async fn tokens(state: web::Data<State>, req: HttpRequest, q: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
     require(&state, &req, Scope::Admin).await?;
-    Ok(HttpResponse::Ok().json(Tokens { tokens: state.store.tokens().await? }))
+    let tokens = state.store.tokens(q.page()?).await?;
+    let next_before = tokens.last().map(|t| t.id);
+    Ok(HttpResponse::Ok().json(Tokens { tokens, next_before }))
 }
 
 /// `POST /api/v1/tokens` body.

@@ -47,8 +47,10 @@ pub struct Devices {
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Tokens {
-    /// The tokens.
+    /// The tokens, newest first.
     pub tokens: Vec<Token>,
+    /// `before=` for the next page.
+    pub next_before: Option<i64>,
 }
 
 /// A new token and its secret (shown in this response only).

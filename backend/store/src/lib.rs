@@ -228,9 +228,16 @@ impl Store {
         row.as_ref().map(token_from).transpose()
     }
 
-    /// Every token (without secrets).
-    pub async fn tokens(&self) -> Result<Vec<Token>> {
-        sqlx::query("SELECT * FROM tokens ORDER BY id").fetch_all(&self.pool).await?.iter().map(token_from).collect()
+    /// Tokens (without secrets), newest first, a page at a time.
+    pub async fn tokens(&self, page: Page) -> Result<Vec<Token>> {
+        sqlx::query("SELECT * FROM tokens WHERE id < $1 ORDER BY id DESC LIMIT $2")
+            .bind(page.before.unwrap_or(i64::MAX))
+            .bind(page.limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(token_from)
+            .collect()
     }
 
     /// Revokes a token.

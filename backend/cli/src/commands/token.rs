@@ -34,7 +34,22 @@ pub fn create(format: Format, url: &str, name: &str, scopes: &[String]) -> Resul
 
 /// `token list`.
 pub fn list(format: Format, url: &str) -> Result<()> {
-    let tokens = rooflaw_server::block_on(async { open(url).await?.tokens().await.map_err(anyhow::Error::from) })?;
+    // Every token, a page at a time, oldest first.
+    let mut tokens = rooflaw_server::block_on(async {
+        let store = open(url).await?;
+        let mut all = Vec::new();
+        let mut before = None;
+        loop {
+            let page = store.tokens(rooflaw_store::Page { limit: 500, before }).await?;
+            before = page.last().map(|t| t.id);
+            let done = page.len() < 500;
+            all.extend(page);
+            if done {
+                return Ok::<_, anyhow::Error>(all);
+            }
+        }
+    })?;
+    tokens.reverse();
     match format {
         Format::Json | Format::Csv => print_json(&tokens),
         Format::Table => {
