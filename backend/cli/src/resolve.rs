@@ -405,7 +405,7 @@ pub fn train(a: &TrainArgs) -> Result<Train> {
     let mut architecture = architecture(&model)?;
     if a.dry_run {
         if let Some(d) = &a.data {
-            let m = rooflaw_train::data::Dataset::open(d)?.manifest;
+            let m = rooflaw_train::data::Manifest::read(d)?;
             let mut spec = architecture.to_spec();
             spec.vocab_size = u64::from(m.vocab_size);
             architecture = spec.validate()?;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::{file_under, json_body, may_read, require, ApiError, ApiResult, PageQuery};
 use crate::types::RunsPage;
-use crate::worker::run_dir;
+use crate::worker::{complete_lines, run_dir};
 use crate::State;
 
 /// A training run to queue: the architecture (as in every other request: `model`, `spec` or
@@ -157,8 +157,7 @@ pub async fn metrics(state: web::Data<State>, req: HttpRequest, id: web::Path<i6
     may_read(&state, &req).await?;
     state.store.run(*id).await?;
     let text = std::fs::read_to_string(run_dir(&state.config.data_dir, *id).join("metrics.jsonl")).unwrap_or_default();
-    let rows: Vec<serde_json::Value> =
-        text.split_inclusive('\n').filter(|l| l.ends_with('\n')).filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let rows: Vec<serde_json::Value> = complete_lines(&text).filter_map(|l| serde_json::from_str(l).ok()).collect();
     Ok(HttpResponse::Ok().json(rows))
 }
 

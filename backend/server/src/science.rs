@@ -7,7 +7,7 @@ use actix_web::{get, post, HttpRequest, HttpResponse};
 use rooflaw::api::{self, Context, FrontierRequest, PredictRequest};
 use rooflaw::hardware::{parse_devices, Catalogue, Device};
 use rooflaw_store::Scope;
-use rooflaw_train::data::Dataset;
+use rooflaw_train::data::Manifest;
 
 use crate::http::{json_body, may_read, require, ApiError, ApiResult};
 use crate::types::{DatasetInfo, Datasets, Devices};
@@ -93,8 +93,8 @@ pub async fn datasets(state: web::Data<State>, req: HttpRequest) -> ApiResult<Ht
         let mut dirs: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
         dirs.sort();
         for d in dirs {
-            if let (Some(name), Ok(data)) = (d.file_name().and_then(|n| n.to_str()), Dataset::open(&d)) {
-                let m = &data.manifest;
+            // The manifest says all a listing needs; the shards are read (and checked) when a run uses them.
+            if let (Some(name), Ok(m)) = (d.file_name().and_then(|n| n.to_str()), Manifest::read(&d)) {
                 out.push(DatasetInfo {
                     name: name.to_string(),
                     tokenizer: m.tokenizer.name().to_string(),

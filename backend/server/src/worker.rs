@@ -136,12 +136,18 @@ async fn last_metrics_step(store: &Store, run_id: i64) -> anyhow::Result<i64> {
     Ok(last)
 }
 
+/// The complete lines of a `metrics.jsonl` (a line being written has no newline yet), one per step.
+pub fn complete_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split_inclusive('\n').filter(|l| l.ends_with('\n'))
+}
+
 /// Sends the run's metrics lines with a step after `last` as `metrics` events; returns the new last step.
+/// Line k holds step k + 1 (a resumed run keeps exactly the lines up to its checkpoint), so the lines of
+/// steps already sent are skipped without being parsed.
 async fn forward_metrics(store: &Store, events: &Events, run_id: i64, dir: &Path, mut last: i64) -> anyhow::Result<i64> {
     let Ok(text) = std::fs::read_to_string(dir.join("metrics.jsonl")) else { return Ok(last) };
     let mut sent = false;
-    // A line being written has no newline yet: only complete lines count.
-    for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+    for line in complete_lines(&text).skip(last.max(0) as usize) {
         let Ok(m) = serde_json::from_str::<Value>(line) else { continue };
         let step = m["step"].as_i64().unwrap_or(-1);
         if step > last {

@@ -162,6 +162,18 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The manifest of a prepared folder, without reading (or checking) its shards.
+    pub fn read(dir: &Path) -> Result<Manifest> {
+        let mpath = dir.join("manifest.json");
+        if !dir.is_dir() {
+            bail!("data folder {} does not exist; prepare one with `rooflaw data prepare --text FILE --out DIR`", dir.display());
+        }
+        let text = std::fs::read_to_string(&mpath).with_context(|| {
+            format!("{} has no manifest.json; prepare it with `rooflaw data prepare --text FILE --out DIR`", dir.display())
+        })?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not a rooflaw data manifest", mpath.display()))
+    }
+
     /// The validation set's name (a folder prepared before names were recorded gives its split).
     pub fn validation_name(&self) -> &str {
         if self.validation_set.is_empty() {
@@ -366,15 +378,7 @@ pub struct Dataset {
 impl Dataset {
     /// Opens a prepared folder, checking the shards against the manifest.
     pub fn open(dir: &Path) -> Result<Dataset> {
-        let mpath = dir.join("manifest.json");
-        if !dir.is_dir() {
-            bail!("data folder {} does not exist; prepare one with `rooflaw data prepare --text FILE --out DIR`", dir.display());
-        }
-        let text = std::fs::read_to_string(&mpath).with_context(|| {
-            format!("{} has no manifest.json; prepare it with `rooflaw data prepare --text FILE --out DIR`", dir.display())
-        })?;
-        let manifest: Manifest =
-            serde_json::from_str(&text).with_context(|| format!("{} is not a rooflaw data manifest", mpath.display()))?;
+        let manifest = Manifest::read(dir)?;
         let wide = manifest.dtype == "u32";
         let load = |s: &Shard| -> Result<Vec<u32>> {
             let bytes = std::fs::read(dir.join(&s.file)).with_context(|| format!("cannot read shard {} in {}", s.file, dir.display()))?;
