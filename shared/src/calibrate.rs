@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::arch::Architecture;
+use crate::arch::{Architecture, ArchitectureSpec};
 use crate::error::{Error, Result};
 use crate::hardware::Catalogue;
 use crate::models::find_model;
@@ -62,12 +62,21 @@ pub struct MeasurementRow {
     /// Measured prefill rate, prompt tokens per second.
     #[serde(default)]
     pub prefill_tokens_per_sec: Option<f64>,
+    /// The measured architecture, for a candidate that is not a reference model (what `rooflaw measure
+    /// latency` records). JSON only: a CSV row names a reference model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<ArchitectureSpec>,
 }
 
 const REQUIRED: [&str; 7] = ["device", "power_mode", "engine", "precision", "model", "batch", "decode_tokens_per_sec"];
 
-/// Parses a measurements CSV.
+/// Parses measurements: a CSV with the columns above, or JSON (a list of rows, or one row per line as
+/// `rooflaw measure latency --out FILE` appends them; the records' extra fields are ignored).
 pub fn parse_measurements(text: &str, what: &str) -> Result<Vec<MeasurementRow>> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') || trimmed.starts_with('{') {
+        return parse_measurements_json(trimmed, what);
+    }
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| Error::parse(what, format!("cannot read the header line: {e}")))?.clone();
     let missing: Vec<&str> = REQUIRED.iter().copied().filter(|c| !headers.iter().any(|h| h == *c)).collect();
@@ -89,9 +98,32 @@ pub fn parse_measurements(text: &str, what: &str) -> Result<Vec<MeasurementRow>>
     Ok(rows)
 }
 
+fn parse_measurements_json(text: &str, what: &str) -> Result<Vec<MeasurementRow>> {
+    let rows: Vec<MeasurementRow> = if text.starts_with('[') {
+        serde_json::from_str(text).map_err(|e| Error::parse(what, format!("{e}; expected a list of measurement records")))?
+    } else {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l)
+                    .map_err(|e| Error::parse(format!("{what} line {}", i + 1), format!("{e}; expected one measurement record per line")))
+            })
+            .collect::<Result<_>>()?
+    };
+    if let Some((i, _)) = rows.iter().enumerate().find(|(_, r)| !(r.decode_tokens_per_sec.is_finite() && r.decode_tokens_per_sec > 0.0)) {
+        return Err(Error::parse(format!("{what} record {}", i + 1), "decode_tokens_per_sec must be a positive number"));
+    }
+    if rows.is_empty() {
+        return Err(Error::parse(what, "no measurement records"));
+    }
+    Ok(rows)
+}
+
 /// Which row fields split the rows into separately fitted profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum GroupKey {
     /// Device id.
     Device,
@@ -105,6 +137,7 @@ pub enum GroupKey {
 
 /// A row that was left out of the fit, with the reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SkippedRow {
     /// 1-based data line (header is line 1).
     pub line: usize,
@@ -168,6 +201,12 @@ pub struct CalibrationProfile {
     pub in_sample_mape: f64,
     /// Mean absolute relative error, each row predicted by a fit without it.
     pub loo_mape: Option<f64>,
+    /// The leave-one-out error of the decode rows only.
+    #[serde(default)]
+    pub loo_mape_decode: Option<f64>,
+    /// The leave-one-out error of the prefill rows only (none without prefill rows).
+    #[serde(default)]
+    pub loo_mape_prefill: Option<f64>,
     /// Rows with their predictions.
     pub rows: Vec<FittedRow>,
 }
@@ -206,9 +245,19 @@ fn resolve(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             )));
             continue;
         };
-        let model = find_model(&row.model).or_else(|e| row.hf_architecture.as_deref().map_or(Err(e), find_model));
-        let arch = match model.and_then(|m| m.architecture()) {
+        let arch = match &row.architecture {
+            Some(spec) => spec.validate(),
+            None => {
+                let model = find_model(&row.model).or_else(|e| row.hf_architecture.as_deref().map_or(Err(e), find_model));
+                model.and_then(|m| m.architecture())
+            }
+        };
+        let arch = match arch {
             Ok(a) => a,
+            Err(e) if row.architecture.is_some() => {
+                skipped.push(skip(format!("its architecture is invalid: {e}")));
+                continue;
+            }
             Err(_) => {
                 skipped.push(skip(format!(
                     "model '{}' is not a reference model (add it to models.json, or it is outside the modelled family)",
@@ -374,6 +423,7 @@ pub fn fit(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             let errs: Vec<f64> = rows.iter().filter_map(|r| f(r).map(|p| (p - r.measured_secs).abs() / r.measured_secs)).collect();
             (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64)
         };
+        let phase_loo = |phase: &str| mape(&|r| r.loo_predicted_secs.filter(|_| r.phase == phase));
         profiles.push(CalibrationProfile {
             label: if g.is_empty() { "all rows".to_string() } else { g },
             scope: members[0].scope.clone(),
@@ -382,6 +432,8 @@ pub fn fit(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             rows_used: members.len(),
             in_sample_mape: mape(&|r| Some(r.predicted_secs)).unwrap_or(0.0),
             loo_mape: mape(&|r| r.loo_predicted_secs),
+            loo_mape_decode: phase_loo("decode"),
+            loo_mape_prefill: phase_loo("prefill"),
             rows,
         });
     }
@@ -520,12 +572,68 @@ mod tests {
                 prompt_tokens: None,
                 generated_tokens: None,
                 prefill_tokens_per_sec: None,
+                architecture: None,
             });
         }
         let p = &fit(&rows, &cat, &[]).unwrap().profiles[0];
         assert!((p.efficiency.memory - 0.6).abs() < 0.002, "{:?}", p.efficiency);
         assert!((p.efficiency.token_overhead_secs - 1e-3).abs() < 1e-4, "{:?}", p.efficiency);
         assert!(p.in_sample_mape < 0.002);
+    }
+
+    #[test]
+    fn rows_that_carry_their_architecture_fit_on_a_custom_device() {
+        // What `rooflaw measure latency` records: candidates that are not reference models, on a device
+        // measured by `measure roofline`. Rows generated with η_c = 0.5, η_m = 0.7, t_layer = 20 µs,
+        // t_token = 0.3 ms, decode and prefill, must give those terms back (η_c is identified by prefill).
+        let truth = Efficiency { compute: 0.5, memory: 0.7, layer_overhead_secs: 20e-6, token_overhead_secs: 0.3e-3 };
+        let device = crate::hardware::Device::custom("bench-box", 180e9, 14e9, 16e9).unwrap();
+        let cat = Catalogue::default().with(vec![device.clone()]);
+        let mut rows = Vec::new();
+        for (layers, d, heads, kv) in [(2, 256, 4, 4), (4, 384, 6, 2), (6, 512, 8, 2), (8, 256, 4, 1), (3, 640, 10, 5)] {
+            let spec = ArchitectureSpec {
+                layers,
+                d_model: d,
+                heads,
+                kv_heads: Some(kv),
+                ffn_ratio: Some(3.0),
+                vocab_size: 8000,
+                ..Default::default()
+            };
+            let arch = spec.validate().unwrap();
+            let t = Target::new(&device, None, Workload::new(1, 128, 32).unwrap(), Precision::preset("fp32").unwrap()).unwrap();
+            let lat = latency(&arch, &t, Level::Calibrated, &truth);
+            rows.push(MeasurementRow {
+                device: "bench-box".into(),
+                power_mode: "default".into(),
+                engine: "burn".into(),
+                precision: "fp32".into(),
+                model: arch.name.clone(),
+                hf_architecture: None,
+                batch: 1,
+                decode_tokens_per_sec: 1.0 / lat.decode_per_token_secs,
+                source: None,
+                prompt_tokens: Some(128),
+                generated_tokens: Some(32),
+                prefill_tokens_per_sec: Some(128.0 / lat.prefill_secs),
+                architecture: Some(spec),
+            });
+        }
+        let report = fit(&rows, &cat, &[]).unwrap();
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        let p = &report.profiles[0];
+        assert_eq!(p.rows_used, 10);
+        assert!(p.eta_compute_identified);
+        assert!((p.efficiency.compute - 0.5).abs() < 1e-9, "{:?}", p.efficiency);
+        assert!((p.efficiency.memory - 0.7).abs() < 0.002, "{:?}", p.efficiency);
+        assert!(p.in_sample_mape < 0.01, "{}", p.in_sample_mape);
+        assert!(p.loo_mape_decode.unwrap() < 0.01 && p.loo_mape_prefill.unwrap() < 0.01, "{p:?}");
+        // An invalid architecture is skipped with its reason, not fitted by name.
+        let mut bad = rows[0].clone();
+        bad.architecture = Some(ArchitectureSpec { heads: 3, ..bad.architecture.clone().unwrap() });
+        let report = fit(&[bad, rows[1].clone(), rows[2].clone(), rows[3].clone()], &cat, &[]).unwrap();
+        assert_eq!(report.skipped.len(), 1);
+        assert!(report.skipped[0].reason.starts_with("its architecture is invalid"), "{}", report.skipped[0].reason);
     }
 
     #[test]
@@ -546,6 +654,19 @@ mod tests {
         let both = [pooled, report.profiles[0].clone()];
         assert_eq!(select_profile(&both, &nano).unwrap().scope.device.as_deref(), Some("jetson-orin-nano-8gb"));
         assert_eq!(select_profile(&both, &agx).unwrap().label, "pooled");
+    }
+
+    #[test]
+    fn measurement_records_are_read_as_json_lines_or_a_list() {
+        let line = r#"{"device":"box","power_mode":"default","engine":"burn","precision":"fp32","model":"m","batch":1,"decode_tokens_per_sec":50.0,"prefill":{"median":0.1},"architecture":{"layers":2,"d_model":64,"heads":4,"vocab_size":500}}"#;
+        let rows = parse_measurements(&format!("{line}\n\n{line}\n"), "m.jsonl").unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].architecture.as_ref().unwrap().d_model, 64);
+        assert_eq!(parse_measurements(&format!("[{line}]"), "m.json").unwrap().len(), 1);
+        let err = parse_measurements(&format!("{line}\n{{\"device\": 1}}\n"), "m.jsonl").unwrap_err().to_string();
+        assert!(err.starts_with("m.jsonl line 2:"), "{err}");
+        let err = parse_measurements(&line.replace("50.0", "0"), "m.jsonl").unwrap_err().to_string();
+        assert!(err.contains("decode_tokens_per_sec must be a positive number"), "{err}");
     }
 
     #[test]

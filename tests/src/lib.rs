@@ -27,6 +27,15 @@ pub fn rooflaw_bin() -> PathBuf {
     found.unwrap_or_default()
 }
 
+/// The `rooflaw-agent` binary of the same build profile (built by `cargo test --workspace`, or `cargo build
+/// -p rooflaw-agent`).
+pub fn agent_bin() -> PathBuf {
+    let rooflaw = rooflaw_bin();
+    let agent = rooflaw.with_file_name(format!("rooflaw-agent{}", std::env::consts::EXE_SUFFIX));
+    assert!(agent.is_file(), "no rooflaw-agent beside {}: run `cargo build -p rooflaw-agent` first", rooflaw.display());
+    agent
+}
+
 /// Runs the `rooflaw` binary with `args`.
 pub fn run(args: &[&str]) -> Output {
     let bin = rooflaw_bin();

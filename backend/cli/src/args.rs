@@ -77,6 +77,107 @@ pub enum Command {
     /// API tokens for `rooflaw serve`.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Measure real latency on this machine (burn or llama.cpp; vLLM on a device that has it), and this
+    /// machine's own roofline ceilings.
+    #[command(subcommand)]
+    Measure(MeasureCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MeasureCommand {
+    /// Time the prefill and every decode step of an architecture with random weights: warm-up, then
+    /// repeats; the median, the spread and the raw samples, flagged when unreliable.
+    Latency(MeasureLatencyArgs),
+    /// This machine's achievable ceilings: memory bandwidth (STREAM-like triad) and FP32 GEMM
+    /// throughput, optionally saved as a device to price against.
+    Roofline(MeasureRooflineArgs),
+}
+
+/// Inference engines `measure latency` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// The trainer's model with a KV cache, on burn (CPU; wgpu or CUDA in builds with them).
+    Burn,
+    /// llama.cpp's llama-bench on a random-weight GGUF (install it with scripts/llama-cpp.sh).
+    #[value(name = "llama.cpp")]
+    LlamaCpp,
+    /// vLLM's `vllm bench latency` with dummy weights (on a machine that has vLLM).
+    Vllm,
+}
+
+#[derive(Debug, Args)]
+pub struct MeasureLatencyArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Engine.
+    #[arg(long, value_enum, default_value_t = EngineArg::Burn)]
+    pub engine: EngineArg,
+    /// Backend of the burn engine.
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    pub backend: BackendArg,
+    /// Weight precision: fp32 for burn; F16, Q8_0, Q4_0 (or a llama-quantize type such as Q4_K_M) for
+    /// llama.cpp; default fp32 for burn, F16 otherwise.
+    #[arg(long)]
+    pub precision: Option<String>,
+    /// Sequences decoded together (llama.cpp: 1).
+    #[arg(long, default_value_t = 1)]
+    pub batch: u64,
+    /// Prompt tokens (the timed prefill).
+    #[arg(long, default_value_t = 128)]
+    pub prompt: u64,
+    /// Generated tokens (each decode step timed).
+    #[arg(long, default_value_t = 32)]
+    pub generate: u64,
+    /// KV depths before the prompt, comma-separated: one measurement per depth.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub depths: Vec<u64>,
+    /// Timed repeats.
+    #[arg(long, default_value_t = 5)]
+    pub repeat: u32,
+    /// Untimed warm-up runs.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// Threads the engine runs with (1 is steady on a shared host; TOOLCHAIN.md).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Device id to record (a device saved by `measure roofline --save-device ID` makes the records
+    /// calibratable).
+    #[arg(long, default_value = "this-machine")]
+    pub device: String,
+    /// Power mode to record.
+    #[arg(long, default_value = "default")]
+    pub power_mode: String,
+    /// Path of llama-bench (default: the tools cache of scripts/llama-cpp.sh, then PATH).
+    #[arg(long, value_name = "PATH")]
+    pub llama_bench: Option<PathBuf>,
+    /// Append each record as a JSON line to this file (what `calibrate` reads).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MeasureRooflineArgs {
+    /// Backend for the GEMM ceiling (the bandwidth kernel runs on the CPU).
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    pub backend: BackendArg,
+    /// Threads for both kernels.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// MiB per bandwidth array (three arrays; at least 4× the last-level cache).
+    #[arg(long, default_value_t = 128)]
+    pub stream_mib: usize,
+    /// Matrix size of the GEMM ceiling (n × n times n × n).
+    #[arg(long, default_value_t = 1024)]
+    pub gemm_n: usize,
+    /// Passes of each kernel (the best is kept).
+    #[arg(long, default_value_t = 5)]
+    pub passes: usize,
+    /// Save the ceilings as a device with this id, in the --to file, for `--devices FILE`.
+    #[arg(long, value_name = "ID")]
+    pub save_device: Option<String>,
+    /// Devices file to add the saved device to (created, or updated in place).
+    #[arg(long, value_name = "FILE", default_value = "devices.json")]
+    pub to: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -610,10 +711,15 @@ pub enum GroupArg {
 
 #[derive(Debug, Args)]
 pub struct CalibrateArgs {
-    /// Measurements CSV (columns: device, power_mode, engine, precision, model, batch,
+    /// Measurements: a CSV (columns: device, power_mode, engine, precision, model, batch,
     /// decode_tokens_per_sec; optional hf_architecture, source, prompt_tokens, generated_tokens,
-    /// prefill_tokens_per_sec).
-    pub measurements: PathBuf,
+    /// prefill_tokens_per_sec), or the JSON lines `measure latency --out FILE` appends.
+    #[arg(required_unless_present = "from_server", conflicts_with = "from_server")]
+    pub measurements: Option<PathBuf>,
+    /// Fit the measurements stored on a rooflaw server instead (http://HOST:PORT; its custom devices are
+    /// added to the catalogue).
+    #[arg(long, value_name = "URL")]
+    pub from_server: Option<String>,
     /// Fit one profile per value of these fields (comma-separated); default: one profile for all rows.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub group_by: Vec<GroupArg>,

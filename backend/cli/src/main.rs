@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use args::{ArchCommand, Cli, Command, DataCommand, DevicesCommand, TokenCommand};
+use args::{ArchCommand, Cli, Command, DataCommand, DevicesCommand, MeasureCommand, TokenCommand};
 use commands as cmd;
 
 fn main() -> ExitCode {
@@ -43,7 +43,10 @@ fn run(cli: &Cli) -> Result<()> {
             let req = resolve::roofline_plot(a, &mut ctx)?;
             cmd::roofline_plot::run(&ctx, &req)
         }
-        Command::Calibrate(a) => cmd::calibrate::run(f, &ctx, &resolve::calibrate(a)?),
+        Command::Calibrate(a) => {
+            let req = resolve::calibrate(a, &mut ctx)?;
+            cmd::calibrate::run(f, &ctx, &req)
+        }
         Command::Law(a) => {
             let req = resolve::law_request(a, &mut ctx)?;
             cmd::law::run(f, &ctx, &req)
@@ -78,5 +81,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Token(TokenCommand::Create(a)) => cmd::token::create(f, &resolve::database(&a.db)?, &a.name, &a.scopes),
         Command::Token(TokenCommand::List(db)) => cmd::token::list(f, &resolve::database(db)?),
         Command::Token(TokenCommand::Revoke { id, db }) => cmd::token::revoke(f, &resolve::database(db)?, *id),
+        Command::Measure(MeasureCommand::Latency(a)) => cmd::measure::latency(f, &resolve::measure_latency(a)?),
+        Command::Measure(MeasureCommand::Roofline(a)) => cmd::measure::roofline(f, &resolve::measure_roofline(a)?),
     }
 }

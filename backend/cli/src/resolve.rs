@@ -17,8 +17,9 @@ use rooflaw::space::{find_space, DesignSpace};
 use rooflaw::{Architecture, Level};
 
 use crate::args::{
-    BackendArg, CalibrateArgs, DataDirArg, DatabaseArgs, FetchArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice, MatchArgs,
-    ModelArgs, PlotArgs, PredictArgs, PrepareArgs, ReproduceArgs, RobustArg, ServeArgs, SpaceArgs, TargetArgs, TheoryArgs, TrainArgs,
+    BackendArg, CalibrateArgs, DataDirArg, DatabaseArgs, EngineArg, FetchArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice,
+    MatchArgs, MeasureLatencyArgs, MeasureRooflineArgs, ModelArgs, PlotArgs, PredictArgs, PrepareArgs, ReproduceArgs, RobustArg, ServeArgs,
+    SpaceArgs, TargetArgs, TheoryArgs, TrainArgs,
 };
 
 /// Reads a text file named by a flag.
@@ -154,10 +155,15 @@ pub struct Calibrate {
 }
 
 /// `calibrate`.
-pub fn calibrate(a: &CalibrateArgs) -> Result<Calibrate> {
+pub fn calibrate(a: &CalibrateArgs, ctx: &mut Context) -> Result<Calibrate> {
+    let (text, what) = match (&a.from_server, &a.measurements) {
+        (Some(url), _) => (server_measurements(url, ctx)?, format!("the measurements on {url}")),
+        (None, Some(p)) => (read(p, "measurements file")?, p.display().to_string()),
+        (None, None) => bail!("give a measurements file, or --from-server URL"),
+    };
     Ok(Calibrate {
-        text: read(&a.measurements, "measurements file")?,
-        what: a.measurements.display().to_string(),
+        text,
+        what,
         group_by: a
             .group_by
             .iter()
@@ -170,6 +176,36 @@ pub fn calibrate(a: &CalibrateArgs) -> Result<Calibrate> {
             .collect(),
         out: a.out.clone(),
     })
+}
+
+/// Every measurement stored on a server, as a JSON list of rows; the server's devices join the catalogue.
+fn server_measurements(url: &str, ctx: &mut Context) -> Result<String> {
+    let base = url.trim_end_matches('/');
+    let http: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(std::time::Duration::from_secs(60))).build().into();
+    let get = |path: &str| -> Result<serde_json::Value> {
+        let mut r = http
+            .get(&format!("{base}/api/v1{path}"))
+            .call()
+            .map_err(|e| anyhow!("cannot read {base}/api/v1{path}: {e} (is `rooflaw serve` running there?)"))?;
+        Ok(serde_json::from_str(&r.body_mut().read_to_string()?)?)
+    };
+    let devices = get("/devices")?;
+    ctx.catalogue = std::mem::take(&mut ctx.catalogue).with(parse_devices(&devices.to_string(), &format!("{base} devices"))?);
+    let mut rows = Vec::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let page = get(&format!("/measurements?limit=500{}", before.map_or(String::new(), |b| format!("&before={b}"))))?;
+        let list = page["measurements"].as_array().cloned().unwrap_or_default();
+        rows.extend(list.iter().map(|m| m["row"].clone()));
+        match page["next_before"].as_i64() {
+            Some(b) if list.len() == 500 => before = Some(b),
+            _ => break,
+        }
+    }
+    if rows.is_empty() {
+        bail!("{base} stores no measurement yet (agents post them; see `rooflaw-agent --help`)");
+    }
+    Ok(serde_json::to_string(&rows)?)
 }
 
 /// `law`.
@@ -372,15 +408,137 @@ pub enum Train {
     },
 }
 
-/// `train`.
-pub fn train(a: &TrainArgs) -> Result<Train> {
+fn backend(b: BackendArg) -> Option<rooflaw_train::trainer::Backend> {
     use rooflaw_train::trainer::Backend;
-    let backend = match a.backend {
+    match b {
         BackendArg::Auto => None,
         BackendArg::Cpu => Some(Backend::Cpu),
         BackendArg::Wgpu => Some(Backend::Wgpu),
         BackendArg::Cuda => Some(Backend::Cuda),
+    }
+}
+
+/// The engine of `measure latency`, with what it needs.
+#[derive(Debug)]
+pub enum Engine {
+    /// burn on a backend.
+    Burn(rooflaw_train::trainer::Backend),
+    /// llama.cpp's tools.
+    LlamaCpp(rooflaw_measure::llamacpp::LlamaCpp),
+    /// vLLM's command line.
+    Vllm(PathBuf),
+}
+
+/// `measure latency`: the architecture, the engine, one plan per depth, and where records go.
+#[derive(Debug)]
+pub struct MeasureLatency {
+    /// What is measured.
+    pub architecture: Architecture,
+    /// How.
+    pub engine: Engine,
+    /// Precision label.
+    pub precision: String,
+    /// One plan per KV depth.
+    pub plans: Vec<rooflaw_measure::LatencyPlan>,
+    /// Engine threads.
+    pub threads: usize,
+    /// Device id and power mode to record.
+    pub place: rooflaw_train::latency::Place,
+    /// JSON-lines file to append to.
+    pub out: Option<PathBuf>,
+}
+
+/// `measure latency`.
+pub fn measure_latency(a: &MeasureLatencyArgs) -> Result<MeasureLatency> {
+    let architecture = architecture(&model(&a.model)?)?;
+    if a.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    let mut depths = a.depths.clone();
+    depths.dedup();
+    let plans = depths
+        .iter()
+        .map(|d| rooflaw_measure::LatencyPlan::new(a.batch, a.prompt, a.generate, *d, a.warmup, a.repeat))
+        .collect::<Result<Vec<_>>>()?;
+    let (engine, precision) = match a.engine {
+        EngineArg::Burn => {
+            let precision = a.precision.clone().unwrap_or_else(|| "fp32".into());
+            if !precision.eq_ignore_ascii_case("fp32") {
+                bail!("the burn engine runs fp32 weights; use --precision fp32, or --engine llama.cpp for F16, Q8_0 and Q4_0");
+            }
+            let Some(b) = backend(a.backend) else { bail!("choose the burn engine's backend: --backend cpu, wgpu or cuda") };
+            b.device()?;
+            rooflaw_train::trainer::set_threads(a.threads)?;
+            (Engine::Burn(b), "fp32".to_string())
+        }
+        EngineArg::LlamaCpp => {
+            let precision = a.precision.clone().unwrap_or_else(|| "F16".into());
+            let bench = rooflaw_measure::llamacpp::find_tool("llama-bench", a.llama_bench.as_deref())?;
+            let quantize = bench.parent().map(|d| d.join("llama-quantize")).filter(|p| p.is_file());
+            let work_dir = std::env::temp_dir().join(format!("rooflaw-gguf-{}", std::process::id()));
+            (Engine::LlamaCpp(rooflaw_measure::llamacpp::LlamaCpp { bench, quantize, work_dir }), precision)
+        }
+        EngineArg::Vllm => (Engine::Vllm(rooflaw_measure::llamacpp::find_tool("vllm", None).map_err(|_| {
+            anyhow!("vllm was not found on PATH; vLLM runs on the device (pip install vllm there), or measure here with --engine burn or llama.cpp")
+        })?), a.precision.clone().unwrap_or_else(|| "fp16".into())),
     };
+    Ok(MeasureLatency {
+        architecture,
+        engine,
+        precision,
+        plans,
+        threads: a.threads,
+        place: rooflaw_train::latency::Place { device: a.device.clone(), power_mode: a.power_mode.clone() },
+        out: a.out.clone(),
+    })
+}
+
+/// `measure roofline`.
+#[derive(Debug)]
+pub struct MeasureRoofline {
+    /// GEMM backend.
+    pub backend: rooflaw_train::trainer::Backend,
+    /// Threads.
+    pub threads: usize,
+    /// f64 elements per bandwidth array.
+    pub elements: usize,
+    /// GEMM size.
+    pub gemm_n: usize,
+    /// Passes.
+    pub passes: usize,
+    /// Device id to save, and the file.
+    pub save: Option<(String, PathBuf)>,
+}
+
+/// `measure roofline`.
+pub fn measure_roofline(a: &MeasureRooflineArgs) -> Result<MeasureRoofline> {
+    let Some(b) = backend(a.backend) else { bail!("choose the GEMM backend: --backend cpu, wgpu or cuda") };
+    b.device()?;
+    if a.threads == 0 || a.passes == 0 {
+        bail!("--threads and --passes must be at least 1");
+    }
+    if a.stream_mib == 0 || a.gemm_n < 64 {
+        bail!("--stream-mib must be at least 1 and --gemm-n at least 64");
+    }
+    if let Some(id) = &a.save_device {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            bail!("--save-device {id:?}: a device id is lower-case letters, digits and dashes (e.g. my-laptop)");
+        }
+    }
+    rooflaw_train::trainer::set_threads(a.threads)?;
+    Ok(MeasureRoofline {
+        backend: b,
+        threads: a.threads,
+        elements: a.stream_mib * (1 << 20) / 8,
+        gemm_n: a.gemm_n,
+        passes: a.passes,
+        save: a.save_device.clone().map(|id| (id, a.to.clone())),
+    })
+}
+
+/// `train`: a new run, a resumed one, or a dry run.
+pub fn train(a: &TrainArgs) -> Result<Train> {
+    let backend = backend(a.backend);
     if let Some(b) = backend {
         // A backend this build lacks, or CUDA without a GPU, is refused before anything is written.
         b.device()?;
@@ -433,7 +591,7 @@ pub fn train(a: &TrainArgs) -> Result<Train> {
     };
     Ok(Train::New {
         run: run.clone(),
-        backend: backend.unwrap_or_else(Backend::auto),
+        backend: backend.unwrap_or_else(rooflaw_train::trainer::Backend::auto),
         model: Box::new(model),
         data: data.clone(),
         peak_flops: a.peak_flops,

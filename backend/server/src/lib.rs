@@ -4,6 +4,7 @@
 //! - `science`: health, devices, predictions and frontiers (the science crate's `api` types in and out);
 //! - `runs`: training runs, their metrics, files and live events (Server-Sent Events);
 //! - `records`: fitted laws, measurements, tokens;
+//! - `measure`: measurement agents, their jobs, and calibrations fitted from stored measurements;
 //! - `worker`: the training workers;
 //! - `http`: errors, tokens and scopes, bounded JSON, paging, confined files.
 //!
@@ -18,6 +19,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use rooflaw_store::Store;
 
 pub mod http;
+pub mod measure;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod records;
@@ -214,6 +216,15 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> anyhow::Result<(
                     .service(records::get_fit)
                     .service(records::add_measurement)
                     .service(records::measurements)
+                    .service(measure::register)
+                    .service(measure::agents)
+                    .service(measure::submit_job)
+                    .service(measure::jobs)
+                    .service(measure::get_job)
+                    .service(measure::claim)
+                    .service(measure::post_result)
+                    .service(measure::calibrate)
+                    .service(measure::calibrations)
                     .service(records::tokens)
                     .service(records::create_token)
                     .service(records::revoke_token)

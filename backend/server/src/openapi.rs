@@ -5,15 +5,19 @@
 use rooflaw::api::{FrontierReport, FrontierRequest, PredictRequest};
 use rooflaw::hardware::Device;
 use rooflaw::report::Prediction;
-use rooflaw_store::{Event, Fit, Measurement, Run, Token};
+use rooflaw_store::{Agent, Event, Fit, MeasureJob, Measurement, Run, Token};
 use schemars::gen::{SchemaGenerator, SchemaSettings};
 use schemars::schema::Schema;
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 
+use crate::measure::{AgentRequest, CalibrationRequest, CalibrationsCreated, JobRequest, JobResult};
 use crate::records::{FitRequest, MeasurementRequest, TokenRequest};
 use crate::runs::RunRequest;
-use crate::types::{Datasets, Devices, ErrorBody, FitsPage, Health, MeasurementsPage, RunsPage, TokenCreated, Tokens};
+use crate::types::{
+    AgentsPage, CalibrationsPage, Datasets, Devices, ErrorBody, FitsPage, Health, MeasureJobsPage, MeasurementsPage, RunsPage,
+    TokenCreated, Tokens,
+};
 
 /// A schema reference for a type (its definition goes into `components/schemas`).
 type SchemaOf = fn(&mut SchemaGenerator) -> Schema;
@@ -124,6 +128,55 @@ pub const ROUTES: &[Route] = &[
         201,
     ),
     route("get", "/measurements", "Measurements, newest first.", None, None, Some(of::<MeasurementsPage>), 200),
+    route(
+        "post",
+        "/agents",
+        "Register a measurement agent (or update its facts).",
+        Some("measure"),
+        Some(of::<AgentRequest>),
+        Some(of::<Agent>),
+        200,
+    ),
+    route("get", "/agents", "Measurement agents, newest first.", None, None, Some(of::<AgentsPage>), 200),
+    route(
+        "post",
+        "/agents/{name}/claim",
+        "Claim the next job of the agent's device, with a lease (204: none).",
+        Some("measure"),
+        None,
+        Some(of::<MeasureJob>),
+        200,
+    ),
+    route(
+        "post",
+        "/measure-jobs",
+        "Queue a latency measurement for a device's agents.",
+        Some("train"),
+        Some(of::<JobRequest>),
+        Some(of::<MeasureJob>),
+        201,
+    ),
+    route("get", "/measure-jobs", "Measurement jobs, newest first.", None, None, Some(of::<MeasureJobsPage>), 200),
+    route("get", "/measure-jobs/{id}", "A measurement job.", None, None, Some(of::<MeasureJob>), 200),
+    route(
+        "post",
+        "/measure-jobs/{id}/result",
+        "Post a job's records (stored once: idempotent by job), or why it failed.",
+        Some("measure"),
+        Some(of::<JobResult>),
+        Some(of::<MeasureJob>),
+        200,
+    ),
+    route(
+        "post",
+        "/calibrations",
+        "Fit calibration profiles (per device × engine × precision) on the stored measurements, with leave-one-out error, and store them.",
+        Some("train"),
+        Some(of::<CalibrationRequest>),
+        Some(of::<CalibrationsCreated>),
+        201,
+    ),
+    route("get", "/calibrations", "Stored calibrations, newest first.", None, None, Some(of::<CalibrationsPage>), 200),
     route("get", "/tokens", "Tokens, newest first (`?limit=&before=`; never their secrets).", Some("admin"), None, Some(of::<Tokens>), 200),
     route(
         "post",

@@ -17,7 +17,7 @@ use crate::State;
 pub const MAX_SAMPLES: usize = 200_000;
 
 /// The request context: the catalogue with the stored custom devices.
-async fn context(state: &State) -> ApiResult<Context> {
+pub(crate) async fn context(state: &State) -> ApiResult<Context> {
     let mut custom = Vec::new();
     for v in state.store.devices().await? {
         custom.push(serde_json::from_value::<Device>(v).map_err(|e| ApiError::bad_request(format!("a stored device is damaged: {e}")))?);
@@ -26,7 +26,7 @@ async fn context(state: &State) -> ApiResult<Context> {
 }
 
 /// Runs science code on the blocking pool and turns its error into a 400.
-async fn compute<T: Send + 'static>(f: impl FnOnce() -> rooflaw::Result<T> + Send + 'static) -> ApiResult<T> {
+pub(crate) async fn compute<T: Send + 'static>(f: impl FnOnce() -> rooflaw::Result<T> + Send + 'static) -> ApiResult<T> {
     web::block(f).await.map_err(|e| ApiError::bad_request(format!("the computation failed: {e}")))?.map_err(ApiError::from)
 }
 

@@ -2,7 +2,7 @@
 //! science crate's types); the OpenAPI document describes these same types.
 
 use rooflaw::hardware::Device;
-use rooflaw_store::{Fit, Measurement, Run, Token};
+use rooflaw_store::{Agent, Calibration, Fit, MeasureJob, Measurement, Run, Token};
 use serde::Serialize;
 
 /// A page of runs, newest first.
@@ -21,6 +21,36 @@ pub struct RunsPage {
 pub struct FitsPage {
     /// The fits.
     pub fits: Vec<Fit>,
+    /// `before=` for the next page.
+    pub next_before: Option<i64>,
+}
+
+/// A page of measurement agents.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct AgentsPage {
+    /// The agents.
+    pub agents: Vec<Agent>,
+    /// `before=` for the next page.
+    pub next_before: Option<i64>,
+}
+
+/// A page of measurement jobs.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct MeasureJobsPage {
+    /// The jobs.
+    pub jobs: Vec<MeasureJob>,
+    /// `before=` for the next page.
+    pub next_before: Option<i64>,
+}
+
+/// A page of calibrations.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CalibrationsPage {
+    /// The calibrations.
+    pub calibrations: Vec<Calibration>,
     /// `before=` for the next page.
     pub next_before: Option<i64>,
 }

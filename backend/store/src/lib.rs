@@ -7,6 +7,10 @@
 //! Server-Sent Events stream; an event's id is its row id, so a client that reconnects with
 //! `Last-Event-ID` misses nothing), fitted laws, latency measurements and custom devices.
 
+mod measure;
+
+pub use measure::{Agent, Calibration, MeasureJob};
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand_core::{OsRng, TryRngCore};
@@ -644,7 +648,7 @@ pub struct Measurement {
     pub created_ms: i64,
 }
 
-fn measurement_from(row: &AnyRow) -> Result<Measurement> {
+pub(crate) fn measurement_from(row: &AnyRow) -> Result<Measurement> {
     let text: String = row.try_get("row_json")?;
     Ok(Measurement {
         id: row.try_get("id")?,

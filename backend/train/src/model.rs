@@ -52,10 +52,10 @@ fn rms_norm<const D: usize>(n: &RmsNorm, x: Tensor<D>) -> Tensor<D> {
     x * inv * n.gamma.val().unsqueeze::<D>()
 }
 
-/// What every layer's attention shares within one forward pass: the rotary tables for the sequence
-/// length (rotate-half convention, as Llama and Qwen use), the matrix that rotates each head's halves, and
-/// the causal mask laid out for grouped queries.
-struct AttentionContext {
+/// What every layer's attention shares within one forward pass: the rotary tables for the positions
+/// of the new tokens (rotate-half convention, as Llama and Qwen use), the matrix that rotates each head's
+/// halves, and the causal mask laid out for grouped queries.
+pub(crate) struct AttentionContext {
     /// cos(p·θ_i) for queries, scaled by 1/√head_dim: `[1, t, 1, head_dim]`.
     cos_q: Tensor<4>,
     /// sin(p·θ_i) for queries, scaled likewise.
@@ -66,16 +66,17 @@ struct AttentionContext {
     sin_k: Tensor<4>,
     /// `[head_dim, head_dim]`: x · rotate = (−x₂, x₁), where x₁ and x₂ are the halves of a head.
     rotate: Tensor<2>,
-    /// `[1, 1, group·t, t]`: 0 where a query (row r, position r mod t) may see a key, −10⁹ above the
-    /// diagonal.
-    mask: Tensor<4>,
+    /// `[1, 1, group·t, start + t]`: 0 where a query (row r, position start + r mod t) may see a key,
+    /// −10⁹ for keys after it; `None` for a single new token, which sees every key.
+    mask: Option<Tensor<4>>,
 }
 
 impl AttentionContext {
-    fn new(t: usize, head_dim: usize, group: usize, theta: f32, device: &Device) -> Self {
+    /// For `t` new tokens at positions `start..start + t` (training and a first prefill: `start` 0).
+    pub(crate) fn new(t: usize, start: usize, head_dim: usize, group: usize, theta: f32, device: &Device) -> Self {
         let half = head_dim / 2;
         let (mut cos, mut sin) = (Vec::with_capacity(t * head_dim), Vec::with_capacity(t * head_dim));
-        for p in 0..t {
+        for p in start..start + t {
             for j in 0..head_dim {
                 let freq = 1.0 / f64::from(theta).powf((2 * (j % half)) as f64 / head_dim as f64);
                 let angle = p as f64 * freq;
@@ -92,19 +93,20 @@ impl AttentionContext {
             rotate[(i + half) * head_dim + i] = -1.0;
             rotate[i * head_dim + i + half] = 1.0;
         }
-        let mask: Vec<f32> = (0..group * t).flat_map(|r| (0..t).map(move |c| if c > r % t { -1e9 } else { 0.0 })).collect();
+        let keys = start + t;
+        let mask: Vec<f32> = (0..group * t).flat_map(|r| (0..keys).map(move |c| if c > start + r % t { -1e9 } else { 0.0 })).collect();
         AttentionContext {
             cos_q: table(&cos, scale),
             sin_q: table(&sin, scale),
             cos_k: table(&cos, 1.0),
             sin_k: table(&sin, 1.0),
             rotate: Tensor::from_data(TensorData::new(rotate, [head_dim, head_dim]), device),
-            mask: Tensor::from_data(TensorData::new(mask, [1, 1, group * t, t]), device),
+            mask: (t > 1).then(|| Tensor::from_data(TensorData::new(mask, [1, 1, group * t, keys]), device)),
         }
     }
 
     /// Rotary embedding of `[b, t, heads, head_dim]`.
-    fn rope(&self, x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
+    pub(crate) fn rope(&self, x: Tensor<4>, cos: &Tensor<4>, sin: &Tensor<4>) -> Tensor<4> {
         let [b, t, h, hd] = x.dims();
         let rotated = x.clone().reshape([b * t * h, hd]).matmul(self.rotate.clone()).reshape([b, t, h, hd]);
         x * cos.clone() + rotated * sin.clone()
@@ -244,19 +246,49 @@ impl SelfAttention {
         let q = ctx.rope(self.heads_of(self.q.forward(x.clone()), b, self.heads, &self.q_norm), &ctx.cos_q, &ctx.sin_q);
         let k = ctx.rope(self.heads_of(self.k.forward(x.clone()), b, kv, &self.k_norm), &ctx.cos_k, &ctx.sin_k);
         let v = self.v.forward(x).reshape([b, t, kv, hd]);
-        self.o.forward(causal_gqa(q, k, v, &ctx.mask))
+        self.o.forward(gqa(q, k.swap_dims(1, 2), v.swap_dims(1, 2), ctx.mask.as_ref()))
+    }
+
+    /// Attention of `[b·t, d]` new tokens at positions `start..start + t` over a KV cache of
+    /// `[b, kv_heads, capacity, head_dim]` keys and values, which this step's keys and values are
+    /// written into (inference: `LanguageModel::forward_cached`).
+    pub(crate) fn forward_cached(
+        &self,
+        x: Tensor<2>,
+        b: usize,
+        ctx: &AttentionContext,
+        cache: &mut (Tensor<4>, Tensor<4>),
+        start: usize,
+    ) -> Tensor<2> {
+        let [n, _] = x.dims();
+        let (t, hd, kv) = (n / b, self.head_dim, self.kv_heads);
+        let q = ctx.rope(self.heads_of(self.q.forward(x.clone()), b, self.heads, &self.q_norm), &ctx.cos_q, &ctx.sin_q);
+        let k = ctx.rope(self.heads_of(self.k.forward(x.clone()), b, kv, &self.k_norm), &ctx.cos_k, &ctx.sin_k);
+        let v = self.v.forward(x).reshape([b, t, kv, hd]);
+        let end = start + t;
+        let (keys, values) = (cache.0.clone(), cache.1.clone());
+        cache.0 = keys.slice_assign([0..b, 0..kv, start..end, 0..hd], k.swap_dims(1, 2));
+        cache.1 = values.slice_assign([0..b, 0..kv, start..end, 0..hd], v.swap_dims(1, 2));
+        let k = cache.0.clone().slice([0..b, 0..kv, 0..end, 0..hd]);
+        let v = cache.1.clone().slice([0..b, 0..kv, 0..end, 0..hd]);
+        self.o.forward(gqa(q, k, v, ctx.mask.as_ref()))
     }
 }
 
-/// Causal attention of queries `[b, t, heads, hd]` (already scaled by 1/√hd) over keys and values
-/// `[b, t, kv_heads, hd]`, query head j reading key/value head j / (heads / kv_heads); `[b·t, heads·hd]`.
-fn causal_gqa(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: &Tensor<4>) -> Tensor<2> {
+/// Attention of queries `[b, t, heads, hd]` (already scaled by 1/√hd) over keys and values
+/// `[b, kv_heads, keys, hd]`, query head j reading key/value head j / (heads / kv_heads), with an
+/// additive mask (causal; none for one new token); `[b·t, heads·hd]`.
+fn gqa(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, mask: Option<&Tensor<4>>) -> Tensor<2> {
     let [b, t, heads, hd] = q.dims();
-    let kv = k.dims()[2];
+    let kv = k.dims()[1];
     let group = heads / kv;
     let q = q.reshape([b, t, kv, group, hd]).permute([0, 2, 3, 1, 4]).reshape([b, kv, group * t, hd]);
-    let scores = q.matmul(k.swap_dims(1, 2).transpose()) + mask.clone();
-    let y = softmax(scores, 3).matmul(v.swap_dims(1, 2));
+    let scores = q.matmul(k.transpose());
+    let scores = match mask {
+        Some(m) => scores + m.clone(),
+        None => scores,
+    };
+    let y = softmax(scores, 3).matmul(v);
     y.reshape([b, kv, group, t, hd]).permute([0, 3, 1, 2, 4]).reshape([b * t, heads * hd])
 }
 
@@ -283,6 +315,47 @@ impl Block {
             (Some(ffn), None) => (h + ffn.forward(z), None),
             (None, None) => (h, None),
         }
+    }
+}
+
+impl Block {
+    /// One block on `[b·t, d]` new tokens at positions `start..`, with this layer's KV cache.
+    fn forward_cached(
+        &self,
+        x: Tensor<2>,
+        b: usize,
+        ctx: &AttentionContext,
+        cache: &mut (Tensor<4>, Tensor<4>),
+        start: usize,
+    ) -> Tensor<2> {
+        let h = x.clone() + self.attn.forward_cached(rms_norm(&self.attn_norm, x), b, ctx, cache, start);
+        let z = rms_norm(&self.ffn_norm, h.clone());
+        match (&self.dense, &self.moe) {
+            (_, Some(moe)) => h + moe.forward(z).0,
+            (Some(ffn), None) => h + ffn.forward(z),
+            (None, None) => h,
+        }
+    }
+}
+
+/// The keys and values of every layer for a batch of sequences, preallocated to a capacity (as inference
+/// engines allocate them), and how many positions are filled.
+#[derive(Debug)]
+pub struct KvCache {
+    layers: Vec<(Tensor<4>, Tensor<4>)>,
+    len: usize,
+    capacity: usize,
+}
+
+impl KvCache {
+    /// Positions filled.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no position is filled.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
@@ -349,7 +422,7 @@ impl LanguageModel {
     pub fn forward(&self, tokens: Tensor<2, Int>) -> Output {
         let [b, t] = tokens.dims();
         let d = self.embed.weight.dims()[1];
-        let ctx = AttentionContext::new(t, self.head_dim, self.group, self.rope_theta, &tokens.device());
+        let ctx = AttentionContext::new(t, 0, self.head_dim, self.group, self.rope_theta, &tokens.device());
         // The residual stream stays `[b·t, d]`, so that each projection is one matrix product.
         let mut x = self.embed.forward(tokens).reshape([b * t, d]);
         let mut aux: Vec<Tensor<1>> = Vec::new();
@@ -366,6 +439,44 @@ impl LanguageModel {
         let n = aux.len();
         let aux_loss = (n > 0).then(|| Tensor::cat(aux, 0).sum() / n as f64);
         Output { logits: logits.reshape([b, t, self.vocab_size]), aux_loss }
+    }
+
+    /// An empty KV cache for `batch` sequences of up to `capacity` tokens.
+    pub fn kv_cache(&self, batch: usize, capacity: usize, device: &Device) -> KvCache {
+        let layers = self
+            .blocks
+            .iter()
+            .map(|blk| {
+                let shape = [batch, blk.attn.kv_heads, capacity, blk.attn.head_dim];
+                (Tensor::zeros(shape, device), Tensor::zeros(shape, device))
+            })
+            .collect();
+        KvCache { layers, len: 0, capacity }
+    }
+
+    /// Inference step: the next-token logits `[batch, vocab]` of the last of `tokens` `[batch, t]`, which
+    /// continue the sequences held in `cache` (whose keys and values they are appended to). A prefill is
+    /// one call with the prompt, each decode step one call with the previous step's tokens.
+    pub fn forward_cached(&self, tokens: Tensor<2, Int>, cache: &mut KvCache) -> Result<Tensor<2>, String> {
+        let [b, t] = tokens.dims();
+        let start = cache.len;
+        if start + t > cache.capacity {
+            return Err(format!("the KV cache holds {} tokens; {} more do not fit after {start}", cache.capacity, t));
+        }
+        let d = self.embed.weight.dims()[1];
+        let ctx = AttentionContext::new(t, start, self.head_dim, self.group, self.rope_theta, &tokens.device());
+        let mut x = self.embed.forward(tokens).reshape([b * t, d]);
+        for (block, layer) in self.blocks.iter().zip(cache.layers.iter_mut()) {
+            x = block.forward_cached(x, b, &ctx, layer, start);
+        }
+        cache.len = start + t;
+        // Only the last position's logits: what a generation step needs, and what engines compute.
+        let last = x.reshape([b, t, d]).slice([0..b, t - 1..t, 0..d]).reshape([b, d]);
+        let last = rms_norm(&self.norm, last);
+        Ok(match &self.lm_head {
+            Some(head) => head.forward(last),
+            None => last.matmul(self.embed.weight.val().transpose()),
+        })
     }
 
     /// Mean next-token cross-entropy of `tokens[:, 1..]` given `tokens[:, ..-1]` (nats per token), and
@@ -450,9 +561,9 @@ mod tests {
         let q = Tensor::<4>::random([b, t, heads, hd], normal, &device);
         let k = Tensor::<4>::random([b, t, kv, hd], normal, &device);
         let v = Tensor::<4>::random([b, t, kv, hd], normal, &device);
-        let ctx = AttentionContext::new(t, hd, heads / kv, 10_000.0, &device);
+        let ctx = AttentionContext::new(t, 0, hd, heads / kv, 10_000.0, &device);
         let scale = 1.0 / (hd as f64).sqrt();
-        let ours = causal_gqa(q.clone() * scale, k.clone(), v.clone(), &ctx.mask);
+        let ours = gqa(q.clone() * scale, k.clone().swap_dims(1, 2), v.clone().swap_dims(1, 2), ctx.mask.as_ref());
         // Reference: burn's attention op (which scales by 1/√hd itself), each key/value head repeated for
         // the query heads of its group.
         let repeat = |z: Tensor<4>| z.swap_dims(1, 2).reshape([b, kv, 1, t, hd]).repeat_dim(2, heads / kv).reshape([b, heads, t, hd]);
@@ -464,10 +575,48 @@ mod tests {
     }
 
     #[test]
+    fn cached_inference_gives_the_full_forward_passs_logits() {
+        // A prefill of 5 tokens then 3 single-token steps must give, at each step, the logits the full
+        // causal forward pass computes at that position: dense with GQA and QK-norm, and MoE.
+        let device = Device::flex();
+        let dense = ArchitectureSpec {
+            layers: 2,
+            d_model: 32,
+            heads: 4,
+            kv_heads: Some(2),
+            intermediate_size: Some(48),
+            vocab_size: 50,
+            qk_norm: QkNorm::PerHead,
+            ..Default::default()
+        };
+        let moe = ArchitectureSpec { experts: Some(4), active_experts: Some(2), qk_norm: QkNorm::None, ..dense.clone() };
+        for spec in [dense, moe] {
+            let m = LanguageModel::new(&spec.validate().unwrap(), &ModelOptions::default(), &device);
+            let ids: Vec<i64> = vec![3, 14, 15, 9, 26, 5, 35, 8, 9, 7, 9, 3, 2, 38, 4, 6];
+            let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, [2, 8]), &device);
+            let full = m.forward(tokens.clone()).logits;
+            let mut cache = m.kv_cache(2, 8, &device);
+            let mut steps = vec![m.forward_cached(tokens.clone().slice([0..2, 0..5]), &mut cache).unwrap()];
+            for p in 5..8 {
+                steps.push(m.forward_cached(tokens.clone().slice([0..2, p..p + 1]), &mut cache).unwrap());
+            }
+            assert_eq!(cache.len(), 8);
+            for (i, got) in steps.into_iter().enumerate() {
+                let p = 4 + i;
+                let want = full.clone().slice([0..2, p..p + 1, 0..50]).reshape([2, 50]);
+                let diff: f32 = (got - want).abs().max().into_scalar();
+                assert!(diff < 1e-4, "position {p}: {diff}");
+            }
+            let err = m.forward_cached(tokens.slice([0..2, 0..1]), &mut cache).unwrap_err();
+            assert!(err.starts_with("the KV cache holds 8 tokens"), "{err}");
+        }
+    }
+
+    #[test]
     fn rope_rotates_each_half_pair_by_its_frequency() {
         let device = Device::flex();
         // head_dim 4: pairs (0, 2) at frequency 1 and (1, 3) at 10000^(-2/4) = 0.01; position 1.
-        let ctx = AttentionContext::new(2, 4, 1, 10_000.0, &device);
+        let ctx = AttentionContext::new(2, 0, 4, 1, 10_000.0, &device);
         let x = Tensor::<4>::from_data(TensorData::new(vec![0.0f32, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0], [1, 2, 1, 4]), &device);
         let y: Vec<f32> = ctx.rope(x, &ctx.cos_k, &ctx.sin_k).into_data().iter::<f32>().skip(4).collect();
         let (c1, s1, c2, s2) = (1f32.cos(), 1f32.sin(), 0.01f32.cos(), 0.01f32.sin());

@@ -52,7 +52,7 @@ pub fn run(format: Format, ctx: &Context, args: &Calibrate) -> Result<()> {
             for p in &report.profiles {
                 let e = p.efficiency;
                 println!(
-                    "profile {}: η_c {} , η_m {:.3}, t_layer {}, t_token {}; {} rows, MAPE {} in-sample, {} leave-one-out",
+                    "profile {}: η_c {} , η_m {:.3}, t_layer {}, t_token {}; {} rows, MAPE {} in-sample, {} leave-one-out (decode {}, prefill {})",
                     p.label,
                     if p.eta_compute_identified { format!("{:.3}", e.compute) } else { "1 (not identified: no prefill rows)".to_string() },
                     e.memory,
@@ -60,7 +60,9 @@ pub fn run(format: Format, ctx: &Context, args: &Calibrate) -> Result<()> {
                     secs(e.token_overhead_secs),
                     p.rows_used,
                     pct(p.in_sample_mape),
-                    p.loo_mape.map_or("–".into(), pct)
+                    p.loo_mape.map_or("–".into(), pct),
+                    p.loo_mape_decode.map_or("–".into(), pct),
+                    p.loo_mape_prefill.map_or("–".into(), pct)
                 );
                 let mut t = table(&["line", "model", "device", "phase", "measured", "predicted", "error", "leave-one-out"]);
                 for r in &p.rows {

@@ -9,6 +9,7 @@ pub mod fit;
 pub mod frontier;
 pub mod law;
 pub mod matching;
+pub mod measure;
 pub mod predict;
 pub mod reproduce;
 pub mod roofline_plot;
