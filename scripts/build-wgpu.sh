@@ -35,3 +35,6 @@ first, last = rows[0]["train_loss"], rows[-1]["train_loss"]
 assert first > 5.0 and last < first - 0.3, (first, last)
 print(f"wgpu trains: loss {first:.3f} -> {last:.3f} over {len(rows)} steps")
 PY
+echo "==> the device's ceilings and a latency measurement with --backend wgpu"
+"$bin" measure roofline --backend wgpu --stream-mib 16 --gemm-n 256 --passes 2
+"$bin" measure latency --spec "$work/tiny.json" --backend wgpu --prompt 16 --generate 4 --repeat 3 --format csv

@@ -9,6 +9,7 @@ mod components;
 mod inputs;
 mod lab;
 mod law_state;
+mod measured;
 mod pages;
 mod plot;
 mod state;

@@ -390,6 +390,64 @@ async fn without_a_backend_the_lab_says_how_to_start_one() -> Result<()> {
     finish(s, "without_a_backend_the_lab_says_how_to_start_one", r).await
 }
 
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn the_architecture_page_shows_measured_points_and_the_calibrations_error() -> Result<()> {
+    // A backend holding an agent's measurements of four reference models on the AGX Orin, calibrated.
+    let dir = rooflaw_tests::tmp("measured");
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("data");
+    let token = |name: &str, scope: &str| {
+        let o = rooflaw_tests::run(&["token", "create", "--name", name, "--data-dir", data.to_str().unwrap_or(""), "--scope", scope]);
+        rooflaw_tests::stdout(&o).trim().to_string()
+    };
+    let (measure, train) = (token("agent", "measure"), token("lab", "train"));
+    let site = rooflaw_tests::browser::serve_with(&dist()?, &data, &["--workers", "0"])?;
+    let api = format!("{}/api/v1", site.url.trim_end_matches('/'));
+    for (model, decode, prefill) in
+        [("qwen2.5-0.5b", 61.0, 1500.0), ("llama-3.2-1b", 38.0, 900.0), ("smollm2-360m", 80.0, 2100.0), ("qwen3-1.7b", 25.0, 600.0)]
+    {
+        let row = format!(
+            r#"{{"device": "jetson-agx-orin-64gb", "engine": "llama.cpp", "power_mode": "MAXN", "precision": "Q4_0", "model": "{model}", "batch": 1, "prompt_tokens": 128, "generated_tokens": 32, "decode_tokens_per_sec": {decode}, "prefill_tokens_per_sec": {prefill}}}"#
+        );
+        let r = rooflaw_tests::http::post(&format!("{api}/measurements"), Some(&measure), &row);
+        ensure!(r.status == 201, "{}", r.text);
+    }
+    let r = rooflaw_tests::http::post(&format!("{api}/calibrations"), Some(&train), "{}");
+    ensure!(r.status == 201, "{}", r.text);
+    let driver = start_driver()?;
+    let client = browser(&driver).await?;
+    let s = Session { _driver: driver, base: site.url.clone(), _site: site, client };
+    let r = async {
+        goto(&s, "#/arch?model=qwen2.5-0.5b&device=jetson-agx-orin-64gb").await?;
+        // Eight points (decode and prefill of four models), this model's two marked and listed.
+        let n = wait_for(
+            &s.client,
+            "const p = document.getElementById('measured-plot-0'); return p && p.querySelectorAll('circle').length;",
+            30,
+        )
+        .await?;
+        ensure!(n.as_f64() == Some(8.0), "{n} points");
+        let mine = js(&s.client, "return document.querySelectorAll('#measured-plot-0 circle.this-model').length;").await?;
+        ensure!(mine.as_f64() == Some(2.0), "{mine} marked");
+        let rows = js(
+            &s.client,
+            "return Array.from(document.querySelectorAll('.measured-table tbody tr td:first-child')).map(c => c.textContent).join(',');",
+        )
+        .await?;
+        ensure!(rows.as_str() == Some("decode,prefill"), "{rows}");
+        let note = text(&s.client, "#measured .note").await?;
+        ensure!(note.contains("leave-one-out error") && note.contains("on decode"), "{note}");
+        // Another device has no calibration: the page says how to get one.
+        goto(&s, "#/arch?model=qwen2.5-0.5b&device=jetson-orin-nano-8gb").await?;
+        let none = wait_for(&s.client, "const e = document.getElementById('measured-none'); return e && e.textContent;", 30).await?;
+        ensure!(none.as_str().unwrap_or("").contains("rooflaw-agent"), "{none}");
+        Ok(())
+    }
+    .await;
+    finish(s, "the_architecture_page_shows_measured_points_and_the_calibrations_error", r).await
+}
+
 /// Percent-encodes a URL query value (what the site's links do with `encodeURIComponent`).
 fn encode_component(s: &str) -> String {
     s.bytes()

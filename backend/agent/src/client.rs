@@ -83,3 +83,22 @@ impl Client {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // reason: test code; a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_errors_are_retried_with_backoff_and_bad_urls_refused() {
+        // Nothing listens on port 9 of loopback: two attempts, one second apart, then the error.
+        let mut c = Client::new("http://127.0.0.1:9", "rl_token").unwrap();
+        c.max_attempts = Some(2);
+        let start = std::time::Instant::now();
+        let err = c.request("GET", "/health", None).unwrap_err().to_string();
+        assert!(err.contains("gave up after 2 attempts"), "{err}");
+        assert!(start.elapsed() >= Duration::from_secs(1), "{:?}", start.elapsed());
+        assert!(Client::new("https://backend:8080", "t").unwrap_err().to_string().contains("http://"));
+        assert!(Client::new("http://backend:8080", " ").unwrap_err().to_string().contains("ROOFLAW_TOKEN"));
+    }
+}

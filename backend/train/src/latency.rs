@@ -154,6 +154,28 @@ pub fn gemm_flops(backend: Backend, n: usize, passes: usize) -> Result<f64> {
     Ok(2.0 * (n as f64).powi(3) / best)
 }
 
+/// Achieved memory bandwidth of `backend` for an element-wise kernel, c = a + b on `elements` f32 values
+/// (STREAM's add: two arrays read, one written), the best of `passes`, in bytes/s. What `measure
+/// roofline` uses on a GPU backend, where the CPU kernel of `rooflaw_measure::stream` says nothing.
+pub fn add_bandwidth(backend: Backend, elements: usize, passes: usize) -> Result<f64> {
+    if elements < 1024 || passes == 0 {
+        bail!("the bandwidth kernel needs at least 1024 elements and one pass");
+    }
+    let device = backend.device()?;
+    let (a, b) = (Tensor::<1>::ones([elements], &device), Tensor::<1>::ones([elements], &device) * 2.0);
+    let run = || -> f32 { (a.clone() + b.clone()).slice(elements - 1..elements).into_scalar() };
+    if run() != 3.0 {
+        bail!("the add kernel computed a wrong value; this backend's figures are not trustworthy");
+    }
+    let mut best = f64::INFINITY;
+    for _ in 0..passes {
+        let start = Instant::now();
+        std::hint::black_box(run());
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    Ok(3.0 * 4.0 * elements as f64 / best)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // reason: test code; a failed unwrap is a failed test
 mod tests {
@@ -208,5 +230,7 @@ mod tests {
         let f = gemm_flops(Backend::Cpu, 256, 3).unwrap();
         assert!(f > 1e8 && f < 1e14, "{f}");
         assert!(gemm_flops(Backend::Cpu, 8, 1).is_err());
+        let bw = add_bandwidth(Backend::Cpu, 1 << 20, 3).unwrap();
+        assert!(bw > 1e8 && bw < 1e13, "{bw}");
     }
 }

@@ -241,12 +241,18 @@ impl SelfAttention {
     /// stacked along the rows (`[b, kv_heads, group·t, head_dim]`), so each key/value head takes part in
     /// one matrix product instead of being repeated `group` times.
     fn forward(&self, x: Tensor<2>, b: usize, ctx: &AttentionContext) -> Tensor<2> {
-        let [n, _] = x.dims();
-        let (t, hd, kv) = (n / b, self.head_dim, self.kv_heads);
-        let q = ctx.rope(self.heads_of(self.q.forward(x.clone()), b, self.heads, &self.q_norm), &ctx.cos_q, &ctx.sin_q);
-        let k = ctx.rope(self.heads_of(self.k.forward(x.clone()), b, kv, &self.k_norm), &ctx.cos_k, &ctx.sin_k);
-        let v = self.v.forward(x).reshape([b, t, kv, hd]);
+        let (q, k, v) = self.qkv(x, b, ctx);
         self.o.forward(gqa(q, k.swap_dims(1, 2), v.swap_dims(1, 2), ctx.mask.as_ref()))
+    }
+
+    /// Queries `[b, t, heads, hd]` (normalised, rotated, scaled) and keys and values `[b, t, kv_heads,
+    /// hd]` (keys normalised and rotated) of `[b·t, d]`.
+    fn qkv(&self, x: Tensor<2>, b: usize, ctx: &AttentionContext) -> (Tensor<4>, Tensor<4>, Tensor<4>) {
+        let [n, _] = x.dims();
+        let q = ctx.rope(self.heads_of(self.q.forward(x.clone()), b, self.heads, &self.q_norm), &ctx.cos_q, &ctx.sin_q);
+        let k = ctx.rope(self.heads_of(self.k.forward(x.clone()), b, self.kv_heads, &self.k_norm), &ctx.cos_k, &ctx.sin_k);
+        let v = self.v.forward(x).reshape([b, n / b, self.kv_heads, self.head_dim]);
+        (q, k, v)
     }
 
     /// Attention of `[b·t, d]` new tokens at positions `start..start + t` over a KV cache of
@@ -262,9 +268,7 @@ impl SelfAttention {
     ) -> Tensor<2> {
         let [n, _] = x.dims();
         let (t, hd, kv) = (n / b, self.head_dim, self.kv_heads);
-        let q = ctx.rope(self.heads_of(self.q.forward(x.clone()), b, self.heads, &self.q_norm), &ctx.cos_q, &ctx.sin_q);
-        let k = ctx.rope(self.heads_of(self.k.forward(x.clone()), b, kv, &self.k_norm), &ctx.cos_k, &ctx.sin_k);
-        let v = self.v.forward(x).reshape([b, t, kv, hd]);
+        let (q, k, v) = self.qkv(x, b, ctx);
         let end = start + t;
         let (keys, values) = (cache.0.clone(), cache.1.clone());
         cache.0 = keys.slice_assign([0..b, 0..kv, start..end, 0..hd], k.swap_dims(1, 2));

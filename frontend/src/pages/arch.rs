@@ -1,6 +1,7 @@
 //! Architecture: one architecture in depth — from a preset, a form or a pasted Hugging Face
 //! config.json — with its parameter breakdown, per-operator costs, roofline plot, memory against the
-//! device, and every latency level side by side with the calibration's error.
+//! device, every latency level side by side with the calibration's error, and the latency measured on
+//! the device when a backend has measurements (`measured.rs`).
 
 use rooflaw::api::defaults;
 use rooflaw::arch::{AttentionBias, QkNorm};
@@ -159,6 +160,8 @@ pub fn arch_page(props: &Props) -> Html {
                     <tr><td>{ "closed forms (Eq. 29 / 37)" }</td><td>{ ms(pred.closed_form.prefill_secs) }</td><td>{ ms(pred.closed_form.decode_secs) }</td><td>{ "" }</td><td>{ ms(pred.closed_form.prefill_secs + pred.closed_form.decode_secs) }</td></tr>
                 </tbody></table>
                 <p class="note">{ format!("A roofline is a bound, not a measurement: the paper and roofline rows assume peak compute and bandwidth. The calibrated row uses {} (η_m {:.2}, {} per pass), whose error on the measurements it was fitted to is {:.1}% in-sample and {:.1}% leave-one-out.", cal.label, cal.efficiency.memory, ms(cal.efficiency.token_overhead_secs), cal.in_sample_mape * 100.0, cal.loo_mape.unwrap_or(f64::NAN) * 100.0) }</p>
+                <h3>{ "Measured" }</h3>
+                <crate::measured::Measured base={crate::lab::api_base(q)} device={t.device_id.clone()} model={a.name.clone()} />
                 <h3>{ "Memory" }</h3>
                 <div class="membar" id="memory-bar">
                     <div class="w" style={format!("width:{}", frac(m.weight_bytes))} title="weights"></div>

@@ -170,6 +170,7 @@ struct Ceilings {
     stream: rooflaw_measure::stream::StreamRates,
     gemm_n: usize,
     gemm_fp32_flops_per_sec: f64,
+    gpu_add_bandwidth_bytes_per_sec: Option<f64>,
     ridge_flops_per_byte: f64,
     saved_device: Option<Device>,
 }
@@ -178,9 +179,15 @@ struct Ceilings {
 pub fn roofline(format: Format, req: &MeasureRoofline) -> Result<()> {
     let stream = rooflaw_measure::stream::measure(req.elements, req.threads, req.passes)?;
     let gemm = rooflaw_train::latency::gemm_flops(req.backend, req.gemm_n, req.passes)?;
+    // On a GPU backend the device's own memory is what the roofline prices: an add kernel there.
+    let gpu_bandwidth = match req.backend {
+        rooflaw_train::trainer::Backend::Cpu => None,
+        b => Some(rooflaw_train::latency::add_bandwidth(b, req.elements / 2, req.passes)?),
+    };
+    let beta = gpu_bandwidth.unwrap_or(stream.triad);
     let host = Host::this();
     let saved = match &req.save {
-        Some((id, file)) => Some(save(id, file, &host, req, stream.triad, gemm)?),
+        Some((id, file)) => Some(save(id, file, &host, req, beta, gemm)?),
         None => None,
     };
     let c = Ceilings {
@@ -190,7 +197,8 @@ pub fn roofline(format: Format, req: &MeasureRoofline) -> Result<()> {
         stream,
         gemm_n: req.gemm_n,
         gemm_fp32_flops_per_sec: gemm,
-        ridge_flops_per_byte: gemm / stream.triad,
+        gpu_add_bandwidth_bytes_per_sec: gpu_bandwidth,
+        ridge_flops_per_byte: gemm / beta,
         saved_device: saved,
     };
     match format {
@@ -200,6 +208,9 @@ pub fn roofline(format: Format, req: &MeasureRoofline) -> Result<()> {
             let mut t = table(&["ceiling", "best of passes"]);
             for (name, v) in [("copy", stream.copy), ("scale", stream.scale), ("add", stream.add), ("triad", stream.triad)] {
                 t.add_row(vec![format!("memory bandwidth, STREAM {name}"), format!("{:.2} GB/s", v / 1e9)]);
+            }
+            if let Some(bw) = gpu_bandwidth {
+                t.add_row(vec![format!("memory bandwidth, add kernel ({})", c.backend), format!("{:.2} GB/s", bw / 1e9)]);
             }
             t.add_row(vec![format!("FP32 GEMM {n}×{n} ({})", c.backend, n = c.gemm_n), format!("{:.1} GFLOP/s", gemm / 1e9)]);
             t.add_row(vec!["ridge point".to_string(), format!("{:.1} FLOP/byte", c.ridge_flops_per_byte)]);
@@ -218,11 +229,12 @@ pub fn roofline(format: Format, req: &MeasureRoofline) -> Result<()> {
     }
 }
 
-/// The ceilings as a device: FP32 peak from the GEMM, bandwidth from the triad, memory from the host.
+/// The ceilings as a device: FP32 peak from the GEMM, bandwidth from the triad (the add kernel on a GPU
+/// backend), memory from the host (a GPU's own memory is not read here: edit the file for a discrete GPU).
 /// FP16 and BF16 are priced at the FP32 figure (CPU engines convert half-precision weights and compute
 /// in FP32); INT8 and FP8 math are not measured, so the device refuses them.
-fn save(id: &str, file: &std::path::Path, host: &Host, req: &MeasureRoofline, triad: f64, gemm: f64) -> Result<Device> {
-    let mut d = Device::custom(id, gemm, triad, host.memory_total_bytes as f64 * 0.9)?;
+fn save(id: &str, file: &std::path::Path, host: &Host, req: &MeasureRoofline, beta: f64, gemm: f64) -> Result<Device> {
+    let mut d = Device::custom(id, gemm, beta, host.memory_total_bytes as f64 * 0.9)?;
     d.name = format!("{} ({} thread(s), measured)", host.cpu_model, req.threads);
     d.vendor = String::new();
     d.kind = "measured".into();
@@ -232,11 +244,11 @@ fn save(id: &str, file: &std::path::Path, host: &Host, req: &MeasureRoofline, tr
         d.unsupported_precisions.insert(m.into(), format!("{m} math was not measured by `rooflaw measure roofline`"));
     }
     d.source = format!(
-        "rooflaw measure roofline on {} ({}), {} thread(s): STREAM triad {:.2} GB/s ({} MiB arrays), FP32 GEMM {}×{} on {} {:.1} GFLOP/s, {}",
+        "rooflaw measure roofline on {} ({}), {} thread(s): bandwidth {:.2} GB/s (STREAM triad, {} MiB arrays, on the CPU; an add kernel on a GPU backend), FP32 GEMM {}×{} on {} {:.1} GFLOP/s, {}",
         host.hostname,
         host.os,
         req.threads,
-        triad / 1e9,
+        beta / 1e9,
         (req.elements * 8) >> 20,
         req.gemm_n,
         req.gemm_n,
