@@ -44,7 +44,7 @@ trap 'bash scripts/postgres.sh stop' EXIT
 export ROOFLAW_REQUIRE_POSTGRES=1
 
 step "unit, integration, CLI and API tests, training on the fixture included (release: burn is ~60x slower in debug); benchmarks in test mode"
-cargo build --release -p rooflaw-cli
+cargo build --release -p rooflaw-cli -p rooflaw-agent
 cargo test --release --workspace --all-targets
 
 step "the measurement agent, cross-built for a Jetson (static aarch64 musl), under qemu against a real server"
