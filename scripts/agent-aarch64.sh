@@ -27,11 +27,14 @@ AGENT="target/$TARGET/release/rooflaw-agent"
 cargo build --release -q -p rooflaw-cli
 R=target/release/rooflaw
 WORK=$(mktemp -d)
-"$R" serve --addr 127.0.0.1:0 --workers 0 --data-dir "$WORK/data" > "$WORK/serve.out" 2> "$WORK/serve.err" &
+# The server wants a site folder; the site itself is built later in the test run.
+mkdir -p "$WORK/site" && echo '<html>rooflaw</html>' > "$WORK/site/index.html"
+"$R" serve --addr 127.0.0.1:0 --workers 0 --dir "$WORK/site" --data-dir "$WORK/data" > "$WORK/serve.out" 2> "$WORK/serve.err" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do [ -s "$WORK/serve.out" ] && break; sleep 0.1; done
-URL=$(head -1 "$WORK/serve.out" | grep -o 'http://[0-9.:]*' | head -1)
+URL=$(head -1 "$WORK/serve.out" | grep -o 'http://[0-9.:]*' | head -1 || true)
+[ -n "$URL" ] || { echo "rooflaw serve did not start:" >&2; cat "$WORK/serve.err" >&2; exit 1; }
 MEASURE=$("$R" token create --name jetson --scope measure --data-dir "$WORK/data")
 TRAIN=$("$R" token create --name lab --scope train --data-dir "$WORK/data")
 JOB='{"device": "jetson-agx-orin-64gb", "job": {"architecture": {"layers": 2, "d_model": 64, "heads": 4, "ffn_ratio": 4, "vocab_size": 512}, "engine": "llama.cpp", "precision": "Q4_0"}}'
