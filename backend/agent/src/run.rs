@@ -43,9 +43,7 @@ pub fn run_job(spec: &JobSpec, o: &Options) -> Result<Vec<LatencyRecord>> {
         let record = match spec.engine.as_str() {
             "llama.cpp" => {
                 let bench = rooflaw_measure::llamacpp::find_tool("llama-bench", o.llama_bench.as_deref())?;
-                let quantize = bench.parent().map(|d| d.join("llama-quantize")).filter(|p| p.is_file());
-                let work_dir = std::env::temp_dir().join(format!("rooflaw-agent-{}", std::process::id()));
-                let engine = rooflaw_measure::llamacpp::LlamaCpp { bench, quantize, work_dir };
+                let engine = rooflaw_measure::llamacpp::LlamaCpp::beside(bench);
                 rooflaw_measure::llamacpp::measure(&engine, &arch, &precision, threads, plan, &o.device, &o.power_mode)?
             }
             "vllm" => {

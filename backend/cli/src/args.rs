@@ -119,7 +119,7 @@ pub struct MeasureLatencyArgs {
     /// llama.cpp; default fp32 for burn, F16 otherwise.
     #[arg(long)]
     pub precision: Option<String>,
-    /// Sequences decoded together (llama.cpp: 1).
+    /// Sequences decoded together (llama.cpp: above 1 through llama-batched-bench, from an empty cache).
     #[arg(long, default_value_t = 1)]
     pub batch: u64,
     /// Prompt tokens (the timed prefill).

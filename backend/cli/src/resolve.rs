@@ -474,9 +474,7 @@ pub fn measure_latency(a: &MeasureLatencyArgs) -> Result<MeasureLatency> {
         EngineArg::LlamaCpp => {
             let precision = a.precision.clone().unwrap_or_else(|| "F16".into());
             let bench = rooflaw_measure::llamacpp::find_tool("llama-bench", a.llama_bench.as_deref())?;
-            let quantize = bench.parent().map(|d| d.join("llama-quantize")).filter(|p| p.is_file());
-            let work_dir = std::env::temp_dir().join(format!("rooflaw-gguf-{}", std::process::id()));
-            (Engine::LlamaCpp(rooflaw_measure::llamacpp::LlamaCpp { bench, quantize, work_dir }), precision)
+            (Engine::LlamaCpp(rooflaw_measure::llamacpp::LlamaCpp::beside(bench)), precision)
         }
         EngineArg::Vllm => (Engine::Vllm(rooflaw_measure::llamacpp::find_tool("vllm", None).map_err(|_| {
             anyhow!("vllm was not found on PATH; vLLM runs on the device (pip install vllm there), or measure here with --engine burn or llama.cpp")

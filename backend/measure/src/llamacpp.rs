@@ -1,7 +1,8 @@
 //! The llama.cpp engine: the candidate written as a random-weight GGUF (`gguf`), quantised further by
 //! `llama-quantize` when asked for a type the writer does not produce, and timed by `llama-bench` (its
-//! JSON output), with the engine's build commit recorded. `llama-bench` times a whole generation per
-//! repeat, so a decode sample here is one repeat's mean step; its warm-up is its own.
+//! JSON output) for one sequence, or by `llama-batched-bench` (JSON lines, one process per repeat) for a
+//! batch, with the engine's build commit recorded. Both time a whole generation per repeat, so a decode
+//! sample here is one repeat's mean step; `llama-bench`'s warm-up is its own.
 //!
 //! The prefill is timed as `-p PROMPT -n 0 -d DEPTH` and the decode as `-p 0 -n GENERATE -d
 //! DEPTH+PROMPT`, so that decode steps run at the same context lengths as the burn engine's.
@@ -114,19 +115,10 @@ fn bench(tool: &Path, model: &Path, threads: usize, args: &[String]) -> Result<(
 }
 
 fn bench_once(tool: &Path, model: &Path, threads: usize, args: &[String]) -> Result<BenchEntry> {
-    let out = Command::new(tool)
-        .arg("-m")
-        .arg(model)
-        .args(["-t", &threads.to_string(), "-o", "json"])
-        .args(args)
-        .output()
-        .with_context(|| format!("cannot run {}", tool.display()))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last: Vec<&str> = err.lines().rev().take(3).collect();
-        bail!("llama-bench failed ({}): {}", out.status, last.into_iter().rev().collect::<Vec<_>>().join(" | "));
-    }
-    parse_bench(&String::from_utf8_lossy(&out.stdout))?.into_iter().next().ok_or_else(|| anyhow!("llama-bench reported no test"))
+    let mut full = vec!["-m".to_string(), model.display().to_string(), "-t".into(), threads.to_string(), "-o".into(), "json".into()];
+    full.extend(args.iter().cloned());
+    let out = run_tool(tool, &full).map_err(|e| anyhow!("llama-bench failed: {e}"))?;
+    parse_bench(&out)?.into_iter().next().ok_or_else(|| anyhow!("llama-bench reported no test"))
 }
 
 /// Options of the llama.cpp engine.
@@ -136,8 +128,24 @@ pub struct LlamaCpp {
     pub bench: PathBuf,
     /// `llama-quantize`, for types the GGUF writer does not produce.
     pub quantize: Option<PathBuf>,
+    /// `llama-batched-bench`, for batches of more than one sequence.
+    pub batched: Option<PathBuf>,
     /// Where the GGUF files are written (deleted after the run).
     pub work_dir: PathBuf,
+}
+
+impl LlamaCpp {
+    /// The engine around `llama-bench`, with the tools installed beside it, writing its files under a
+    /// temporary folder of this process.
+    pub fn beside(bench: PathBuf) -> LlamaCpp {
+        let near = |name: &str| bench.parent().map(|d| d.join(name)).filter(|p| p.is_file());
+        LlamaCpp {
+            quantize: near("llama-quantize"),
+            batched: near("llama-batched-bench"),
+            work_dir: std::env::temp_dir().join(format!("rooflaw-gguf-{}", std::process::id())),
+            bench,
+        }
+    }
 }
 
 /// Measures `a` with llama.cpp in `precision` (`F16`, `Q8_0`, `Q4_0`, or any type `llama-quantize`
@@ -151,13 +159,16 @@ pub fn measure(
     device: &str,
     power_mode: &str,
 ) -> Result<LatencyRecord> {
-    if plan.batch != 1 {
-        bail!("llama-bench times one sequence; use --batch 1 with --engine llama.cpp (the burn engine measures batches)");
+    if plan.batch > 1 && engine.batched.is_none() {
+        bail!("--batch {} needs llama-batched-bench beside llama-bench (scripts/llama-cpp.sh installs it)", plan.batch);
+    }
+    if plan.batch > 1 && plan.depth > 0 {
+        bail!("llama-batched-bench has no KV depth before the prompts: use --depths 0 with --batch above 1");
     }
     let Some(modelled) = Precision::from_engine_label(precision) else {
         bail!("{precision} is not a weight type the latency model prices (F16, Q8_0, Q4_0, Q4_K_M…)");
     };
-    let workload = Workload::new(1, plan.depth + plan.prompt, plan.generate)?;
+    let workload = Workload::new(plan.batch, plan.depth + plan.prompt, plan.generate)?;
     host::check_fits(memory_footprint(a, &workload, &modelled).total_bytes, &format!("{} in {precision}", a.name))?;
     std::fs::create_dir_all(&engine.work_dir).with_context(|| format!("cannot create {}", engine.work_dir.display()))?;
     let direct = WeightType::parse(precision);
@@ -184,72 +195,184 @@ pub fn measure(
             out
         }
     };
-    let repeat = plan.repeat.to_string();
     let load_before = host::load1();
-    let result = (|| -> Result<(BenchEntry, BenchEntry, bool)> {
-        let warm = if plan.warmup == 0 { vec!["--no-warmup".to_string()] } else { vec![] };
-        let pp = [
-            vec![
-                "-p".into(),
-                plan.prompt.to_string(),
-                "-n".into(),
-                "0".into(),
-                "-d".into(),
-                plan.depth.to_string(),
-                "-r".into(),
-                repeat.clone(),
-            ],
-            warm.clone(),
-        ]
-        .concat();
-        let tg = [
-            vec![
-                "-p".into(),
-                "0".into(),
-                "-n".into(),
-                plan.generate.to_string(),
-                "-d".into(),
-                (plan.depth + plan.prompt).to_string(),
-                "-r".into(),
-                repeat.clone(),
-            ],
-            warm,
-        ]
-        .concat();
-        let (pp, a) = bench(&engine.bench, &model, threads, &pp)?;
-        let (tg, b) = bench(&engine.bench, &model, threads, &tg)?;
-        Ok((pp, tg, a || b))
-    })();
+    let result = if plan.batch == 1 { single(engine, &model, threads, &plan) } else { batched(engine, &model, threads, &plan) };
     let _ = std::fs::remove_file(&model);
-    let (pp, tg, no_repack) = result?;
-    if let Some(n) = pp.model_n_params.filter(|n| *n != a.params().total) {
+    let timed = result?;
+    if let Some(n) = timed.params.filter(|n| *n != a.params().total) {
         bail!(
             "llama.cpp counts {n} parameters in the written file and the science crate {}: the GGUF does not describe {}",
             a.params().total,
             a.name
         );
     }
-    let times = PhaseTimes {
-        prefill: pp.samples_ns.iter().map(|ns| ns / 1e9).collect(),
-        decode: tg.samples_ns.iter().map(|ns| vec![ns / 1e9 / plan.generate as f64]).collect(),
-    };
     let who = Identity {
         device: device.into(),
         power_mode: power_mode.into(),
         engine: "llama.cpp".into(),
         engine_version: format!(
-            "llama.cpp {} (build {}, {}{})",
-            pp.build_commit,
-            pp.build_number,
-            if pp.backends.is_empty() { "CPU" } else { &pp.backends },
-            if no_repack { ", --repack 0: repacked kernels crashed on this CPU" } else { "" }
+            "{}{}",
+            timed.version,
+            if timed.no_repack { ", --repack 0: repacked kernels crashed on this CPU" } else { "" }
         ),
-        backend: if pp.gpu_info.is_empty() { "cpu".into() } else { pp.gpu_info.clone() },
+        backend: timed.backend,
         precision: precision.to_string(),
         threads,
     };
-    let energy = Energy::none("llama-bench runs both phases inside its own process: energy per token is measured with --engine burn");
+    let times = timed.times;
+    let energy = Energy::none("llama.cpp runs both phases inside its own process: energy per token is measured with --engine burn");
     LatencyRecord::assemble(who, a, plan, times, Load { before: load_before, after: host::load1() }, Host::this(), energy)
+}
+
+/// What a llama.cpp tool measured.
+struct Timed {
+    times: PhaseTimes,
+    version: String,
+    backend: String,
+    no_repack: bool,
+    params: Option<u64>,
+}
+
+/// One sequence: `llama-bench`, the prefill from `depth` and the decode from `depth + prompt`, each
+/// `repeat` times after its own warm-up.
+fn single(engine: &LlamaCpp, model: &Path, threads: usize, plan: &LatencyPlan) -> Result<Timed> {
+    let repeat = plan.repeat.to_string();
+    let warm: Vec<String> = if plan.warmup == 0 { vec!["--no-warmup".into()] } else { vec![] };
+    let test = |p: u64, n: u64, d: u64| -> Vec<String> {
+        let mut v: Vec<String> =
+            ["-p", &p.to_string(), "-n", &n.to_string(), "-d", &d.to_string(), "-r", &repeat].iter().map(|s| s.to_string()).collect();
+        v.extend(warm.iter().cloned());
+        v
+    };
+    let (pp, a) = bench(&engine.bench, model, threads, &test(plan.prompt, 0, plan.depth))?;
+    let (tg, b) = bench(&engine.bench, model, threads, &test(0, plan.generate, plan.depth + plan.prompt))?;
+    Ok(Timed {
+        times: PhaseTimes {
+            prefill: pp.samples_ns.iter().map(|ns| ns / 1e9).collect(),
+            decode: tg.samples_ns.iter().map(|ns| vec![ns / 1e9 / plan.generate as f64]).collect(),
+        },
+        version: format!(
+            "llama.cpp {} (build {}, {})",
+            pp.build_commit,
+            pp.build_number,
+            if pp.backends.is_empty() { "CPU" } else { &pp.backends }
+        ),
+        backend: if pp.gpu_info.is_empty() { "cpu".into() } else { pp.gpu_info.clone() },
+        no_repack: a || b,
+        params: pp.model_n_params,
+    })
+}
+
+/// One line of `llama-batched-bench --output-format jsonl` (extra fields are ignored).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct BatchedEntry {
+    /// Prompt tokens per sequence.
+    pub pp: u64,
+    /// Generated tokens per sequence.
+    pub tg: u64,
+    /// Sequences.
+    pub pl: u64,
+    /// Seconds to prefill every sequence's prompt.
+    pub t_pp: f64,
+    /// Seconds to generate `tg` tokens for every sequence.
+    pub t_tg: f64,
+}
+
+/// Parses `llama-batched-bench --output-format jsonl` output (its other lines are skipped).
+pub fn parse_batched(text: &str) -> Result<Vec<BatchedEntry>> {
+    let entries = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .map(|l| serde_json::from_str(l).map_err(|e| anyhow!("llama-batched-bench's JSON line was not understood: {e}")))
+        .collect::<Result<Vec<BatchedEntry>>>()?;
+    if entries.is_empty() {
+        bail!("llama-batched-bench reported no test");
+    }
+    Ok(entries)
+}
+
+/// `--version` of a llama.cpp tool: `version: 0.6.0-dev (build 11434, commit b11434)` → (`b11434`, `11434`).
+pub fn parse_version(text: &str) -> Option<(String, String)> {
+    let inner = text.lines().find(|l| l.starts_with("version:"))?.split('(').nth(1)?.trim_end_matches(')');
+    let build = inner.split(',').find_map(|p| p.trim().strip_prefix("build "))?.to_string();
+    let commit = inner.split(',').find_map(|p| p.trim().strip_prefix("commit "))?.to_string();
+    Some((commit, build))
+}
+
+/// A batch of sequences: `llama-batched-bench`, run `warmup + repeat` times (it has no repeat of its own).
+fn batched(engine: &LlamaCpp, model: &Path, threads: usize, plan: &LatencyPlan) -> Result<Timed> {
+    let tool = engine.batched.clone().ok_or_else(|| anyhow!("llama-batched-bench is not installed"))?;
+    let context = plan.batch * (plan.prompt + plan.generate) + 16;
+    let args: Vec<String> = [
+        "-c",
+        &context.to_string(),
+        "-b",
+        "2048",
+        "-ub",
+        "512",
+        "-npp",
+        &plan.prompt.to_string(),
+        "-ntg",
+        &plan.generate.to_string(),
+        "-npl",
+        &plan.batch.to_string(),
+        "-t",
+        &threads.to_string(),
+        "--output-format",
+        "jsonl",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut times = PhaseTimes::default();
+    let mut no_repack = false;
+    for run in 0..plan.warmup + plan.repeat {
+        let mut full = vec!["-m".to_string(), model.display().to_string()];
+        full.extend(args.iter().cloned());
+        if no_repack {
+            full.push("--no-repack".into());
+        }
+        let out = match run_tool(&tool, &full) {
+            Err(e) if !no_repack && e.to_string().contains("signal") => {
+                no_repack = true;
+                full.push("--no-repack".into());
+                run_tool(&tool, &full)?
+            }
+            other => other?,
+        };
+        let entry = parse_batched(&out)?
+            .into_iter()
+            .find(|e| e.pl == plan.batch)
+            .ok_or_else(|| anyhow!("llama-batched-bench reported no batch of {}", plan.batch))?;
+        if run >= plan.warmup {
+            times.prefill.push(entry.t_pp);
+            times.decode.push(vec![entry.t_tg / entry.tg.max(1) as f64]);
+        }
+    }
+    let version = Command::new(&tool)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)));
+    let (commit, build) = version.as_deref().and_then(parse_version).unwrap_or_else(|| ("unknown".into(), "unknown".into()));
+    Ok(Timed {
+        times,
+        version: format!("llama.cpp {commit} (build {build}, llama-batched-bench)"),
+        backend: "cpu".into(),
+        no_repack,
+        params: None,
+    })
+}
+
+/// Runs a llama.cpp tool; its standard output, or its last lines of standard error.
+fn run_tool(tool: &Path, args: &[String]) -> Result<String> {
+    let out = Command::new(tool).args(args).output().with_context(|| format!("cannot run {}", tool.display()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last: Vec<&str> = err.lines().rev().take(3).collect();
+        bail!("{} failed ({}): {}", tool.display(), out.status, last.into_iter().rev().collect::<Vec<_>>().join(" | "));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn sanitize(s: &str) -> String {
@@ -276,6 +399,20 @@ mod tests {
         assert_eq!(pp.model_n_params, Some(a.params().total));
         assert!(parse_bench("[]").unwrap_err().to_string().contains("no test"));
         assert!(parse_bench("error: model not found").unwrap_err().to_string().contains("not understood"));
+    }
+
+    #[test]
+    fn recorded_llama_batched_bench_output_is_read() {
+        // llama-batched-bench b11434 on the same l4-d512-gqa GGUF: 64-token prompts, 8 tokens, 2 and 4 sequences.
+        let entries = parse_batched(include_str!("../testdata/llama-batched-bench-b11434.jsonl")).unwrap();
+        assert_eq!(entries.iter().map(|e| (e.pp, e.tg, e.pl)).collect::<Vec<_>>(), [(64, 8, 2), (64, 8, 4)]);
+        assert!(entries.iter().all(|e| e.t_pp > 0.0 && e.t_tg > 0.0));
+        assert!(parse_batched("main: n_kv_max = 1024\n").unwrap_err().to_string().contains("no test"));
+        assert_eq!(
+            parse_version("version: 0.6.0-dev (build 11434, commit b11434)\nbuilt with GNU 12.2.0 for Linux x86_64\n"),
+            Some(("b11434".to_string(), "11434".to_string()))
+        );
+        assert_eq!(parse_version("llama-batched-bench: unknown option"), None);
     }
 
     #[test]
