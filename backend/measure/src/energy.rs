@@ -127,8 +127,17 @@ pub struct Meter {
 
 #[derive(Debug)]
 enum MeterKind {
-    Sampled { integral: Arc<Mutex<Integral>>, stop: Arc<Mutex<bool>>, thread: Option<std::thread::JoinHandle<()>> },
-    Rapl { counter: PathBuf, range_uj: f64, start_uj: f64, last_uj: Mutex<(f64, f64)> },
+    Sampled {
+        integral: Arc<Mutex<Integral>>,
+        stop: Arc<Mutex<bool>>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    },
+    /// The package counter, its wrap-around range, and (last reading, joules counted since the start).
+    Rapl {
+        counter: PathBuf,
+        range_uj: f64,
+        last_uj: Mutex<(f64, f64)>,
+    },
 }
 
 impl Meter {
@@ -144,7 +153,7 @@ impl Meter {
             let start = read_number(&counter).ok_or("the RAPL counter is not readable (run as root)")?;
             return Ok(Meter {
                 source: format!("RAPL {} (CPU package only)", counter.display()),
-                kind: MeterKind::Rapl { counter, range_uj: range, start_uj: start, last_uj: Mutex::new((start, 0.0)) },
+                kind: MeterKind::Rapl { counter, range_uj: range, last_uj: Mutex::new((start, 0.0)) },
             });
         }
         if let Ok(child) = std::process::Command::new("tegrastats")
@@ -205,14 +214,13 @@ impl Meter {
     pub fn joules(&self) -> f64 {
         match &self.kind {
             MeterKind::Sampled { integral, .. } => integral.lock().map(|g| g.now()).unwrap_or(0.0),
-            MeterKind::Rapl { counter, range_uj, start_uj, last_uj } => {
+            MeterKind::Rapl { counter, range_uj, last_uj } => {
                 let Ok(mut last) = last_uj.lock() else { return 0.0 };
                 if let Some(now) = read_number(counter) {
                     // The counter wraps at max_energy_range_uj.
                     let step = if now >= last.0 { now - last.0 } else { now + range_uj - last.0 };
                     *last = (now, last.1 + step);
                 }
-                let _ = start_uj;
                 last.1 / 1e6
             }
         }
