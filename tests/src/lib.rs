@@ -36,6 +36,41 @@ pub fn agent_bin() -> PathBuf {
     agent
 }
 
+/// A token created with the CLI in a server's database (`db`: a Postgres URL, else the data folder's
+/// SQLite file): its secret.
+pub fn token(data: &std::path::Path, db: &Option<String>, name: &str, scopes: &[&str]) -> String {
+    let data = data.to_string_lossy();
+    let mut args = vec!["token", "create", "--name", name, "--data-dir", &data];
+    if let Some(url) = db {
+        args.extend(["--database", url.as_str()]);
+    }
+    args.push("--scope");
+    args.extend_from_slice(scopes);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let secret = stdout(&o).trim().to_string();
+    assert!(secret.starts_with("rl_") && secret.len() == 67, "{secret}");
+    secret
+}
+
+/// `rooflaw measure roofline`, small and quick, saving this machine as device `id` in `devices`.
+pub fn measure_device(devices: &std::path::Path, id: &str) -> Output {
+    run(&[
+        "measure",
+        "roofline",
+        "--stream-mib",
+        "16",
+        "--gemm-n",
+        "256",
+        "--passes",
+        "2",
+        "--save-device",
+        id,
+        "--to",
+        &devices.to_string_lossy(),
+    ])
+}
+
 /// Runs the `rooflaw` binary with `args`.
 pub fn run(args: &[&str]) -> Output {
     let bin = rooflaw_bin();

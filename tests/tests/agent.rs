@@ -9,19 +9,8 @@ use std::process::Command;
 
 use rooflaw_tests::browser::serve_with;
 use rooflaw_tests::http::{get, post};
-use rooflaw_tests::{agent_bin, databases, run, stderr, stdout, tmp};
+use rooflaw_tests::{agent_bin, databases, measure_device, run, stderr, stdout, tmp, token};
 use serde_json::{json, Value};
-
-fn token(data: &Path, db: &Option<String>, name: &str, scope: &str) -> String {
-    let mut args = vec!["token", "create", "--name", name, "--data-dir", data.to_str().unwrap()];
-    if let Some(url) = db {
-        args.extend(["--database", url.as_str()]);
-    }
-    args.extend(["--scope", scope]);
-    let o = run(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    stdout(&o).trim().to_string()
-}
 
 fn agent(server: &str, token: &str, spool: &Path, extra: &[&str]) -> std::process::Output {
     Command::new(agent_bin())
@@ -54,24 +43,11 @@ fn loop_on(db: &Option<String>) {
     let server = serve_with(&site, &data, &flags).unwrap();
     let base = server.url.trim_end_matches('/').to_string();
     let api = |p: &str| format!("{base}/api/v1{p}");
-    let (measure, train) = (token(&data, db, "agent", "measure"), token(&data, db, "lab", "train"));
+    let (measure, train) = (token(&data, db, "agent", &["measure"]), token(&data, db, "lab", &["train"]));
 
     // This machine's ceilings, saved as a device and stored on the server, make the records calibratable.
     let devices = dir.join("devices.json");
-    let o = run(&[
-        "measure",
-        "roofline",
-        "--stream-mib",
-        "16",
-        "--gemm-n",
-        "256",
-        "--passes",
-        "2",
-        "--save-device",
-        "test-box",
-        "--to",
-        devices.to_str().unwrap(),
-    ]);
+    let o = measure_device(&devices, "test-box");
     assert!(o.status.success(), "{}", stderr(&o));
     let device: Value = serde_json::from_str::<Value>(&std::fs::read_to_string(&devices).unwrap()).unwrap()["devices"][0].clone();
     assert_eq!(post(&api("/devices"), Some(&train), &device.to_string()).status, 201);

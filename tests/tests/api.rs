@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rooflaw_tests::browser::{serve_with, Site};
 use rooflaw_tests::http::{get, post, read_events, request, send, wait_until};
-use rooflaw_tests::{databases, fixture, run, stderr, stdout, tmp};
+use rooflaw_tests::{databases, fixture, run, stderr, stdout, tmp, token};
 use serde_json::{json, Value};
 
 /// A folder with an `index.html`, standing for the built site.
@@ -17,21 +17,6 @@ fn site(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     std::fs::write(d.join("index.html"), "<html>rooflaw</html>").unwrap();
     d
-}
-
-/// A token created with the CLI in the server's database.
-fn token(data: &Path, db: &Option<String>, name: &str, scopes: &[&str]) -> String {
-    let mut args = vec!["token", "create", "--name", name, "--data-dir", data.to_str().unwrap()];
-    if let Some(url) = db {
-        args.extend(["--database", url.as_str()]);
-    }
-    args.push("--scope");
-    args.extend_from_slice(scopes);
-    let o = run(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let secret = stdout(&o).trim().to_string();
-    assert!(secret.starts_with("rl_") && secret.len() == 67, "{secret}");
-    secret
 }
 
 fn api(site: &Site, path: &str) -> String {

@@ -397,11 +397,8 @@ async fn the_architecture_page_shows_measured_points_and_the_calibrations_error(
     let dir = rooflaw_tests::tmp("measured");
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
-    let token = |name: &str, scope: &str| {
-        let o = rooflaw_tests::run(&["token", "create", "--name", name, "--data-dir", data.to_str().unwrap_or(""), "--scope", scope]);
-        rooflaw_tests::stdout(&o).trim().to_string()
-    };
-    let (measure, train) = (token("agent", "measure"), token("lab", "train"));
+    let (measure, train) =
+        (rooflaw_tests::token(&data, &None, "agent", &["measure"]), rooflaw_tests::token(&data, &None, "lab", &["train"]));
     let site = rooflaw_tests::browser::serve_with(&dist()?, &data, &["--workers", "0"])?;
     let api = format!("{}/api/v1", site.url.trim_end_matches('/'));
     for (model, decode, prefill) in

@@ -4,7 +4,7 @@
 //! and clear errors for bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code; a failed unwrap is a failed test
 
-use rooflaw_tests::{run, stderr, stdout, tmp};
+use rooflaw_tests::{measure_device, run, stderr, stdout, tmp};
 use serde_json::Value;
 
 const SPEC: &str = r#"{"name": "tiny-gqa", "layers": 2, "d_model": 128, "heads": 4, "kv_heads": 2, "ffn_ratio": 3.0, "vocab_size": 2048}"#;
@@ -15,20 +15,7 @@ fn burn_records_a_device_and_a_calibration() {
     let (spec, devices, out) = (dir.join("spec.json"), dir.join("devices.json"), dir.join("records.jsonl"));
     let _ = std::fs::remove_file(&out);
     std::fs::write(&spec, SPEC).unwrap();
-    let o = run(&[
-        "measure",
-        "roofline",
-        "--stream-mib",
-        "16",
-        "--gemm-n",
-        "256",
-        "--passes",
-        "2",
-        "--save-device",
-        "my-box",
-        "--to",
-        devices.to_str().unwrap(),
-    ]);
+    let o = measure_device(&devices, "my-box");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("STREAM triad") && stdout(&o).contains("saved device my-box"), "{}", stdout(&o));
     // The saved device prices a model (FP32 at the measured GEMM peak).

@@ -47,8 +47,7 @@ pub fn run_job(spec: &JobSpec, o: &Options) -> Result<Vec<LatencyRecord>> {
                 rooflaw_measure::llamacpp::measure(&engine, &arch, &precision, threads, plan, &o.device, &o.power_mode)?
             }
             "vllm" => {
-                let tool = rooflaw_measure::llamacpp::find_tool("vllm", None)
-                    .map_err(|_| anyhow!("vllm is not installed on this device (pip install vllm)"))?;
+                let tool = rooflaw_measure::adapters::find_vllm()?;
                 rooflaw_measure::adapters::vllm_measure(&tool, &arch, &precision, plan, &o.device, &o.power_mode)?
             }
             "burn" => burn(&arch, threads, plan, o)?,

@@ -476,9 +476,12 @@ pub fn measure_latency(a: &MeasureLatencyArgs) -> Result<MeasureLatency> {
             let bench = rooflaw_measure::llamacpp::find_tool("llama-bench", a.llama_bench.as_deref())?;
             (Engine::LlamaCpp(rooflaw_measure::llamacpp::LlamaCpp::beside(bench)), precision)
         }
-        EngineArg::Vllm => (Engine::Vllm(rooflaw_measure::llamacpp::find_tool("vllm", None).map_err(|_| {
-            anyhow!("vllm was not found on PATH; vLLM runs on the device (pip install vllm there), or measure here with --engine burn or llama.cpp")
-        })?), a.precision.clone().unwrap_or_else(|| "fp16".into())),
+        EngineArg::Vllm => (
+            Engine::Vllm(
+                rooflaw_measure::adapters::find_vllm().map_err(|e| anyhow!("{e}, or measure here with --engine burn or llama.cpp"))?,
+            ),
+            a.precision.clone().unwrap_or_else(|| "fp16".into()),
+        ),
     };
     Ok(MeasureLatency {
         architecture,

