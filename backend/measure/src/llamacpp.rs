@@ -200,6 +200,7 @@ pub fn measure(
     let load_before = host::load1();
     let result = if plan.batch == 1 { single(engine, &model, threads, &plan) } else { batched(engine, &model, threads, &plan) };
     let _ = std::fs::remove_file(&model);
+    let _ = std::fs::remove_dir(&engine.work_dir);
     let timed = result?;
     if let Some(n) = timed.params.filter(|n| *n != a.params().total) {
         bail!(
@@ -282,15 +283,18 @@ pub struct BatchedEntry {
 
 /// Parses `llama-batched-bench --output-format jsonl` output (its other lines are skipped).
 pub fn parse_batched(text: &str) -> Result<Vec<BatchedEntry>> {
-    let entries = text
-        .lines()
-        .filter(|l| l.trim_start().starts_with('{'))
-        .map(|l| serde_json::from_str(l).map_err(|e| anyhow!("llama-batched-bench's JSON line was not understood: {e}")))
-        .collect::<Result<Vec<BatchedEntry>>>()?;
+    let entries = batched_lines(text)?;
     if entries.is_empty() {
         bail!("llama-batched-bench reported no test");
     }
     Ok(entries)
+}
+
+fn batched_lines(text: &str) -> Result<Vec<BatchedEntry>> {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with('{'))
+        .map(|l| serde_json::from_str(l).map_err(|e| anyhow!("llama-batched-bench's JSON line was not understood: {e}")))
+        .collect()
 }
 
 /// `--version` of a llama.cpp tool: `version: 0.6.0-dev (build 11434, commit b11434)` → (`b11434`, `11434`).
@@ -301,52 +305,72 @@ pub fn parse_version(text: &str) -> Option<(String, String)> {
     Some((commit, build))
 }
 
-/// A batch of sequences: `llama-batched-bench`, run `warmup + repeat` times (it has no repeat of its own).
+/// A batch of sequences: `llama-batched-bench`, whose `-npl` list repeats the batch so that one process
+/// runs the warm-ups, the timed repeats and one spare test.
+///
+/// llama-batched-bench prints through llama.cpp's asynchronous logger, which is never flushed at exit
+/// (common/log.cpp leaks it on purpose, llama.cpp issue 22142): the last lines of a short run are often
+/// lost — on this 2-core VM 40% of single-test runs printed nothing. The lines that do arrive are a
+/// prefix of the tests, so the spare test absorbs the loss, and processes are started until `repeat`
+/// timed lines have arrived.
 fn batched(engine: &LlamaCpp, model: &Path, threads: usize, plan: &LatencyPlan) -> Result<Timed> {
     let tool = engine.batched.clone().ok_or_else(|| anyhow!("llama-batched-bench is not installed"))?;
     let context = plan.batch * (plan.prompt + plan.generate) + 16;
-    let args: Vec<String> = [
-        "-c",
-        &context.to_string(),
-        "-b",
-        "2048",
-        "-ub",
-        "512",
-        "-npp",
-        &plan.prompt.to_string(),
-        "-ntg",
-        &plan.generate.to_string(),
-        "-npl",
-        &plan.batch.to_string(),
-        "-t",
-        &threads.to_string(),
-        "--output-format",
-        "jsonl",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
     let mut times = PhaseTimes::default();
     let mut no_repack = false;
-    for run in 0..plan.warmup + plan.repeat {
-        let mut full = vec!["-m".to_string(), model.display().to_string()];
-        full.extend(args.iter().cloned());
-        if no_repack {
-            full.push("--no-repack".into());
+    let wanted = plan.repeat as usize;
+    let mut processes = 0;
+    while times.prefill.len() < wanted {
+        processes += 1;
+        if processes > 2 * wanted + 4 {
+            bail!(
+                "llama-batched-bench printed {} of {wanted} timed tests in {} runs: its log lines were lost",
+                times.prefill.len(),
+                processes - 1
+            );
         }
-        let out = match run_tool(&tool, &full) {
+        let tests = plan.warmup as usize + (wanted - times.prefill.len()) + 1;
+        let npl = vec![plan.batch.to_string(); tests].join(",");
+        let mut args: Vec<String> = vec!["-m".into(), model.display().to_string()];
+        args.extend(
+            [
+                "-c",
+                &context.to_string(),
+                "-b",
+                "2048",
+                "-ub",
+                "512",
+                "-npp",
+                &plan.prompt.to_string(),
+                "-ntg",
+                &plan.generate.to_string(),
+                "-npl",
+                &npl,
+                "-t",
+                &threads.to_string(),
+                "--output-format",
+                "jsonl",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        if no_repack {
+            args.push("--no-repack".into());
+        }
+        let out = match run_tool(&tool, &args) {
             Err(e) if !no_repack && e.to_string().contains("signal") => {
                 no_repack = true;
-                full.push("--no-repack".into());
-                run_tool(&tool, &full)?
+                args.push("--no-repack".into());
+                run_tool(&tool, &args)?
             }
             other => other?,
         };
-        let entry = parse_batched(&out)?
-            .into_iter()
-            .find(|e| e.pl == plan.batch)
-            .ok_or_else(|| anyhow!("llama-batched-bench reported no batch of {}", plan.batch))?;
-        if run >= plan.warmup {
+        // A run whose every line was lost is retried like one that lost its timed lines.
+        let entries = batched_lines(&out)?;
+        if let Some(e) = entries.iter().find(|e| e.pl != plan.batch) {
+            bail!("llama-batched-bench ran a batch of {} where {} was asked", e.pl, plan.batch);
+        }
+        for entry in entries.iter().skip(plan.warmup as usize).take(wanted - times.prefill.len()) {
             times.prefill.push(entry.t_pp);
             times.decode.push(vec![entry.t_tg / entry.tg.max(1) as f64]);
         }
