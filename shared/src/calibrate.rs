@@ -17,11 +17,12 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::arch::{Architecture, ArchitectureSpec};
+use crate::cost::Phase;
 use crate::error::{Error, Result};
 use crate::hardware::Catalogue;
 use crate::models::find_model;
 use crate::precision::Precision;
-use crate::roofline::{latency, Efficiency, Level, Target};
+use crate::roofline::{phase_parts, routed_experts_per_pass, Efficiency, Latency, Target};
 use crate::workload::Workload;
 
 /// Prompt length assumed for a row without `prompt_tokens` (short chat prompts, as in the public
@@ -207,8 +208,101 @@ pub struct CalibrationProfile {
     /// The leave-one-out error of the prefill rows only (none without prefill rows).
     #[serde(default)]
     pub loo_mape_prefill: Option<f64>,
+    /// Prediction interval of a calibrated decode step, from the decode rows' leave-one-out residuals.
+    #[serde(default)]
+    pub interval_decode: Option<Interval>,
+    /// Prediction interval of a calibrated prefill, from the prefill rows' leave-one-out residuals
+    /// (none without prefill rows: the prefill is then not calibrated).
+    #[serde(default)]
+    pub interval_prefill: Option<Interval>,
     /// Rows with their predictions.
     pub rows: Vec<FittedRow>,
+}
+
+/// A prediction interval as factors on a calibrated latency: the measured value lies in
+/// [low·predicted, high·predicted] with probability `level`.
+///
+/// Derived from the leave-one-out residuals r_i = ln(measured_i / predicted_i), each row predicted by
+/// a fit without it: with their mean r̄, standard deviation s and count n, the factors are
+/// exp(r̄ ± t_{(1+level)/2, n−1}·s·√(1 + 1/n)), the Student-t prediction interval of a new row's log
+/// ratio. The mean stays in: a profile that is biased on its own held-out rows says so.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Interval {
+    /// Coverage probability (0.9).
+    pub level: f64,
+    /// Lower factor on the prediction.
+    pub low: f64,
+    /// Upper factor on the prediction.
+    pub high: f64,
+    /// Leave-one-out residuals it rests on.
+    pub rows: usize,
+}
+
+/// Coverage of the intervals reported.
+pub const INTERVAL_LEVEL: f64 = 0.9;
+
+/// t_{0.95, ν} for ν = 1…30 (two-sided 90%); 1.645, the normal quantile, above.
+const T_95: [f64; 30] = [
+    6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782, 1.771, 1.761, 1.753, 1.746, 1.740, 1.734, 1.729,
+    1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706, 1.703, 1.701, 1.699, 1.697,
+];
+
+impl Interval {
+    /// The 90% interval from measured and held-out predicted seconds; None with fewer than 3 pairs.
+    pub fn from_loo(pairs: &[(f64, f64)]) -> Option<Interval> {
+        let r: Vec<f64> = pairs.iter().filter(|(m, p)| *m > 0.0 && *p > 0.0).map(|(m, p)| (m / p).ln()).collect();
+        let n = r.len();
+        if n < 3 {
+            return None;
+        }
+        let mean = r.iter().sum::<f64>() / n as f64;
+        let sd = (r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+        let t = T_95.get(n - 2).copied().unwrap_or(1.645);
+        let half = t * sd * (1.0 + 1.0 / n as f64).sqrt();
+        Some(Interval { level: INTERVAL_LEVEL, low: (mean - half).exp(), high: (mean + half).exp(), rows: n })
+    }
+
+    /// The interval around `secs`.
+    pub fn around(&self, secs: f64) -> [f64; 2] {
+        [secs * self.low, secs * self.high]
+    }
+}
+
+/// Intervals of one calibrated latency (None where the profile has no rows of that phase).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct LatencyInterval {
+    /// Coverage probability.
+    pub level: f64,
+    /// Prefill seconds, low and high.
+    pub prefill_secs: Option<[f64; 2]>,
+    /// All decode steps.
+    pub decode_secs: Option<[f64; 2]>,
+    /// One decode step.
+    pub decode_per_token_secs: Option<[f64; 2]>,
+    /// Prefill plus decode: the sum of the phases' bounds (their errors are not assumed to cancel).
+    pub total_secs: Option<[f64; 2]>,
+}
+
+impl CalibrationProfile {
+    /// The prediction interval of a latency this profile's calibrated level produced.
+    pub fn interval(&self, l: &Latency) -> LatencyInterval {
+        let prefill = self.interval_prefill.map(|i| i.around(l.prefill_secs));
+        let decode = self.interval_decode.map(|i| i.around(l.decode_secs));
+        LatencyInterval {
+            level: INTERVAL_LEVEL,
+            prefill_secs: prefill,
+            decode_secs: decode,
+            decode_per_token_secs: self.interval_decode.map(|i| i.around(l.decode_per_token_secs)),
+            total_secs: match (prefill, decode) {
+                (Some(p), Some(d)) => Some([p[0] + d[0], p[1] + d[1]]),
+                // Without generated tokens the total is the prefill.
+                (Some(p), None) if l.decode_secs == 0.0 => Some(p),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// Everything a calibration run produced.
@@ -308,76 +402,216 @@ fn resolve(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
     (obs, skipped)
 }
 
-/// Roofline part (no overheads) of an observation at efficiencies (η_c, η_m), and the number of
-/// forward passes it contains (1 for a decode step or a prefill).
-fn roofline_secs(o: &Obs, eta_c: f64, eta_m: f64) -> f64 {
-    let eff = Efficiency { compute: eta_c, memory: eta_m, layer_overhead_secs: 0.0, token_overhead_secs: 0.0 };
-    let lat = latency(&o.arch, &o.target, Level::Calibrated, &eff);
-    if o.decode {
-        lat.decode_per_token_secs
-    } else {
-        lat.prefill_secs
-    }
+/// The terms of an observation at efficiencies (η_c, η_m): the operator seconds outside the experts
+/// and of the expert FFN GEMMs (both at those ceilings, without overheads), per measured unit (a decode
+/// step, or the prefill).
+fn obs_parts(o: &Obs, e: &Efficiency) -> (f64, f64) {
+    let phase = if o.decode { Phase::Decode } else { Phase::Prefill };
+    let (rest, experts) = phase_parts(&o.arch, &o.target, e, phase);
+    // A decode observation is one step of the measured workload: its operator seconds are the mean step.
+    let steps = if o.decode { o.target.workload.generated_tokens.max(1) as f64 } else { 1.0 };
+    (rest / steps, experts / steps)
 }
 
-/// Non-negative least squares of Σ ((r_i + l_i·x + y − m_i)/m_i)² over x, y ≥ 0.
-fn nnls_overheads(r: &[f64], layers: &[f64], m: &[f64]) -> (f64, f64, f64) {
-    let sse = |x: f64, y: f64| r.iter().zip(layers).zip(m).map(|((r, l), m)| ((r + l * x + y - m) / m).powi(2)).sum::<f64>();
-    // Normal equations of the weighted problem: a_i = l_i/m_i, b_i = 1/m_i, target c_i = (m_i − r_i)/m_i.
-    let (mut saa, mut sab, mut sbb, mut sac, mut sbc) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for ((r, l), m) in r.iter().zip(layers).zip(m) {
-        let (a, b, c) = (l / m, 1.0 / m, (m - r) / m);
-        saa += a * a;
-        sab += a * b;
-        sbb += b * b;
-        sac += a * c;
-        sbc += b * c;
-    }
-    let mut candidates = vec![(0.0, 0.0)];
-    let det = saa * sbb - sab * sab;
-    if det.abs() > 1e-300 {
-        candidates.push(((sac * sbb - sab * sbc) / det, (saa * sbc - sab * sac) / det));
-    }
-    candidates.push(((sac / saa).max(0.0), 0.0));
-    candidates.push((0.0, (sbc / sbb).max(0.0)));
-    candidates
-        .into_iter()
-        .filter(|(x, y)| *x >= 0.0 && *y >= 0.0 && x.is_finite() && y.is_finite())
-        .map(|(x, y)| (x, y, sse(x, y)))
-        .fold((0.0, 0.0, f64::INFINITY), |best, c| if c.2 < best.2 { c } else { best })
+/// The fixed-time multipliers of an observation: layers per pass, and distinct routed experts per
+/// pass summed over the MoE layers.
+fn obs_fixed(o: &Obs) -> [f64; 3] {
+    let phase = if o.decode { Phase::Decode } else { Phase::Prefill };
+    let layers = o.arch.layers as f64;
+    let routed = if o.arch.is_moe() { layers * routed_experts_per_pass(&o.arch, &o.target, phase) } else { 0.0 };
+    [layers, 1.0, routed]
 }
 
-fn fit_obs(obs: &[&Obs]) -> Efficiency {
-    let identified = obs.iter().any(|o| !o.decode);
-    let eta_c_grid: Vec<f64> = if identified { (1..=20).map(|k| k as f64 * 0.05).collect() } else { vec![1.0] };
-    let m: Vec<f64> = obs.iter().map(|o| o.measured_secs).collect();
-    let layers: Vec<f64> = obs.iter().map(|o| o.arch.layers as f64).collect();
-    let mut best = (Efficiency::PEAK, f64::INFINITY);
-    let try_point = |eta_c: f64, eta_m: f64, best: &mut (Efficiency, f64)| {
-        let r: Vec<f64> = obs.iter().map(|o| roofline_secs(o, eta_c, eta_m)).collect();
-        let (x, y, sse) = nnls_overheads(&r, &layers, &m);
-        if sse < best.1 {
-            *best = (Efficiency { compute: eta_c, memory: eta_m, layer_overhead_secs: x, token_overhead_secs: y }, sse);
-        }
+/// Least squares of Σ ((f_i·v − c_i)/m_i)² over v ≥ 0 (the first `free` entries of v; the others
+/// stay 0), by trying every set of free variables and keeping the best non-negative solution: at
+/// most 7 small solves, exact for problems this size. Returns the solution and its sum of squares.
+fn nnls(features: &[[f64; 3]], c: &[f64], m: &[f64], free: usize) -> ([f64; 3], f64) {
+    let sse = |v: &[f64; 3]| {
+        features.iter().zip(c).zip(m).map(|((f, c), m)| ((f[0] * v[0] + f[1] * v[1] + f[2] * v[2] - c) / m).powi(2)).sum::<f64>()
     };
-    for &eta_c in &eta_c_grid {
-        for k in 1..=100 {
-            try_point(eta_c, k as f64 * 0.01, &mut best);
+    let mut best = ([0.0; 3], sse(&[0.0; 3]));
+    for set in 1u32..(1 << free) {
+        let idx: Vec<usize> = (0..free).filter(|k| set & (1 << k) != 0).collect();
+        let n = idx.len();
+        // Normal equations of the weighted problem, augmented: [AᵀA | Aᵀc].
+        let mut a = vec![vec![0.0; n + 1]; n];
+        for ((f, c), m) in features.iter().zip(c).zip(m) {
+            let w = 1.0 / (m * m);
+            for (r, &i) in idx.iter().enumerate() {
+                for (k, &j) in idx.iter().enumerate() {
+                    a[r][k] += w * f[i] * f[j];
+                }
+                a[r][n] += w * f[i] * c;
+            }
+        }
+        let Some(x) = solve(a) else { continue };
+        let mut v = [0.0; 3];
+        for (k, &i) in idx.iter().enumerate() {
+            v[i] = x[k];
+        }
+        if v.iter().all(|x| x.is_finite() && *x >= 0.0) {
+            let e = sse(&v);
+            if e < best.1 {
+                best = (v, e);
+            }
         }
     }
-    // Refine η_m around the best grid point.
-    let (c0, m0) = (best.0.compute, best.0.memory);
-    for k in -10..=10 {
-        let eta_m = m0 + k as f64 * 0.001;
-        if eta_m > 0.0 && eta_m <= 1.0 {
-            try_point(c0, eta_m, &mut best);
+    best
+}
+
+/// Gauss–Jordan elimination with partial pivoting on an augmented n×(n+1) system; None when singular.
+fn solve(mut a: Vec<Vec<f64>>) -> Option<Vec<f64>> {
+    let n = a.len();
+    for col in 0..n {
+        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        let scale = a.iter().map(|r| r[col].abs()).fold(0.0, f64::max);
+        let tiny = a[pivot][col].abs() <= 1e-12 * scale.max(f64::MIN_POSITIVE);
+        if tiny || !a[pivot][col].is_finite() {
+            return None;
+        }
+        a.swap(col, pivot);
+        let pivot_row = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
+            if r != col {
+                let f = row[col] / pivot_row[col];
+                for (x, p) in row.iter_mut().zip(&pivot_row).skip(col) {
+                    *x -= f * p;
+                }
+            }
         }
     }
-    best.0
+    Some(a.iter().enumerate().map(|(i, r)| r[n] / r[i]).collect())
+}
+
+/// MoE observations from at least this many architectures fit the expert terms; with fewer, the
+/// expert efficiency stays 1 and the expert overhead 0 (they would only absorb noise).
+const MOE_ARCHITECTURES_TO_FIT: usize = 2;
+
+/// Distinct MoE architectures among the observations.
+fn moe_architectures(obs: &[&Obs]) -> usize {
+    let mut moe: Vec<&str> = obs.iter().filter(|o| o.arch.is_moe()).map(|o| o.arch.name.as_str()).collect();
+    moe.sort_unstable();
+    moe.dedup();
+    moe.len()
+}
+
+/// Which MoE terms a fit may use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct MoeTerms {
+    /// η_e, the experts' compute efficiency.
+    efficiency: bool,
+    /// t_expert, the time per routed expert.
+    overhead: bool,
+}
+
+impl MoeTerms {
+    const ALL: [MoeTerms; 4] = [
+        MoeTerms { efficiency: false, overhead: false },
+        MoeTerms { efficiency: true, overhead: false },
+        MoeTerms { efficiency: false, overhead: true },
+        MoeTerms { efficiency: true, overhead: true },
+    ];
+}
+
+/// The compute-efficiency grid (η_c, and η_e·η_c for the experts) and the bandwidth grid.
+const COMPUTE_STEPS: usize = 20;
+const MEMORY_STEPS: usize = 100;
+
+/// Every observation's operator seconds on the efficiency grid, computed once and shared by the full
+/// fit and every leave-one-out refit.
+struct Grid<'a> {
+    obs: Vec<&'a Obs>,
+    compute: Vec<f64>,
+    /// `[obs][compute][memory]`: (rest, experts).
+    parts: Vec<(f64, f64)>,
+}
+
+impl<'a> Grid<'a> {
+    fn new(obs: Vec<&'a Obs>) -> Self {
+        let wide = obs.iter().any(|o| !o.decode || o.arch.is_moe());
+        let compute: Vec<f64> = if wide { (1..=COMPUTE_STEPS).map(|k| k as f64 / COMPUTE_STEPS as f64).collect() } else { vec![1.0] };
+        let mut parts = Vec::with_capacity(obs.len() * compute.len() * MEMORY_STEPS);
+        for o in &obs {
+            for &c in &compute {
+                for k in 1..=MEMORY_STEPS {
+                    parts.push(obs_parts(o, &Efficiency::ceilings(c, k as f64 / MEMORY_STEPS as f64)));
+                }
+            }
+        }
+        Grid { obs, compute, parts }
+    }
+
+    fn at(&self, o: usize, c: usize, m: usize) -> (f64, f64) {
+        self.parts[(o * self.compute.len() + c) * MEMORY_STEPS + m]
+    }
+
+    /// Fits the observations `members` (indices into `obs`) with the MoE terms `terms` allows.
+    fn fit(&self, members: &[usize], terms: MoeTerms) -> Efficiency {
+        let obs: Vec<&Obs> = members.iter().map(|&i| self.obs[i]).collect();
+        let identified = obs.iter().any(|o| !o.decode);
+        let fit_moe = moe_architectures(&obs) >= MOE_ARCHITECTURES_TO_FIT;
+        let top = self.compute.len() - 1;
+        let c_choices: Vec<usize> = if identified { (0..self.compute.len()).collect() } else { vec![top] };
+        let m: Vec<f64> = obs.iter().map(|o| o.measured_secs).collect();
+        let fixed: Vec<[f64; 3]> = obs.iter().map(|o| obs_fixed(o)).collect();
+        let free = if fit_moe && terms.overhead { 3 } else { 2 };
+        let fit_moe = fit_moe && terms.efficiency;
+        let mut best = (Efficiency::PEAK, f64::INFINITY);
+        let mut c = vec![0.0; obs.len()];
+        for &kc in &c_choices {
+            // The experts' compute ceiling η_e·η_c is at most η_c.
+            let e_choices: Vec<usize> = if fit_moe { (0..=kc).collect() } else { vec![kc] };
+            for &ke in &e_choices {
+                for km in 0..MEMORY_STEPS {
+                    for (j, &i) in members.iter().enumerate() {
+                        c[j] = m[j] - self.at(i, kc, km).0 - self.at(i, ke, km).1;
+                    }
+                    let (v, sse) = nnls(&fixed, &c, &m, free);
+                    if sse < best.1 {
+                        let e = Efficiency {
+                            compute: self.compute[kc],
+                            memory: (km + 1) as f64 / MEMORY_STEPS as f64,
+                            layer_overhead_secs: v[0],
+                            token_overhead_secs: v[1],
+                            expert_efficiency: self.compute[ke] / self.compute[kc],
+                            expert_overhead_secs: v[2],
+                        };
+                        best = (e, sse);
+                    }
+                }
+            }
+        }
+        // Refine η_m around the best grid point.
+        let b = best.0;
+        for k in -10..=10 {
+            let eta_m = b.memory + k as f64 * 0.001;
+            if k == 0 || eta_m <= 0.0 || eta_m > 1.0 {
+                continue;
+            }
+            let e = Efficiency { memory: eta_m, ..b };
+            for (j, o) in obs.iter().enumerate() {
+                let (rest, experts) =
+                    obs_parts(o, &Efficiency { layer_overhead_secs: 0.0, token_overhead_secs: 0.0, expert_overhead_secs: 0.0, ..e });
+                c[j] = m[j] - rest - experts;
+            }
+            let (v, sse) = nnls(&fixed, &c, &m, free);
+            if sse < best.1 {
+                best = (Efficiency { layer_overhead_secs: v[0], token_overhead_secs: v[1], expert_overhead_secs: v[2], ..e }, sse);
+            }
+        }
+        best.0
+    }
 }
 
 fn predict_obs(o: &Obs, e: &Efficiency) -> f64 {
-    roofline_secs(o, e.compute, e.memory) + o.arch.layers as f64 * e.layer_overhead_secs + e.token_overhead_secs
+    let (rest, experts) = obs_parts(o, e);
+    let [layers, one, routed] = obs_fixed(o);
+    rest + experts + layers * e.layer_overhead_secs + one * e.token_overhead_secs + routed * e.expert_overhead_secs
+}
+
+/// (measured, leave-one-out predicted) seconds of one phase's rows.
+fn phase_pairs(rows: &[FittedRow], phase: &str) -> Vec<(f64, f64)> {
+    rows.iter().filter(|r| r.phase == phase).filter_map(|r| r.loo_predicted_secs.map(|p| (r.measured_secs, p))).collect()
 }
 
 /// Fits one profile per group of rows (one profile for all rows when `group_by` is empty).
@@ -399,13 +633,29 @@ pub fn fit(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             }
             continue;
         }
-        let eff = fit_obs(&members);
-        let loo: Vec<Option<f64>> = (0..members.len())
-            .map(|i| {
-                let rest: Vec<&Obs> = members.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, o)| *o).collect();
-                (rest.len() >= 3).then(|| predict_obs(members[i], &fit_obs(&rest)))
-            })
-            .collect();
+        let grid = Grid::new(members.clone());
+        let all: Vec<usize> = (0..members.len()).collect();
+        let loo_of = |terms: MoeTerms| -> Vec<Option<f64>> {
+            (0..members.len())
+                .map(|i| {
+                    let rest: Vec<usize> = all.iter().copied().filter(|j| *j != i).collect();
+                    (rest.len() >= 3).then(|| predict_obs(members[i], &grid.fit(&rest, terms)))
+                })
+                .collect()
+        };
+        // With MoE rows, each set of MoE terms is tried and the one whose leave-one-out predictions
+        // are closest to the measurements kept: a term that only fits noise does not stay.
+        let loo_error = |loo: &[Option<f64>]| -> f64 {
+            members.iter().zip(loo).filter_map(|(o, p)| p.map(|p| ((p - o.measured_secs) / o.measured_secs).abs())).sum()
+        };
+        let candidates: &[MoeTerms] =
+            if moe_architectures(&members) >= MOE_ARCHITECTURES_TO_FIT { &MoeTerms::ALL } else { &MoeTerms::ALL[..1] };
+        let (terms, loo) = candidates
+            .iter()
+            .map(|&t| (t, loo_of(t)))
+            .min_by(|a, b| loo_error(&a.1).total_cmp(&loo_error(&b.1)))
+            .unwrap_or((MoeTerms::ALL[0], Vec::new()));
+        let eff = grid.fit(&all, terms);
         let rows: Vec<FittedRow> = members
             .iter()
             .zip(&loo)
@@ -434,6 +684,8 @@ pub fn fit(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             loo_mape: mape(&|r| r.loo_predicted_secs),
             loo_mape_decode: phase_loo("decode"),
             loo_mape_prefill: phase_loo("prefill"),
+            interval_decode: Interval::from_loo(&phase_pairs(&rows, "decode")),
+            interval_prefill: Interval::from_loo(&phase_pairs(&rows, "prefill")),
             rows,
         });
     }
@@ -500,6 +752,7 @@ pub fn builtin_calibration() -> &'static CalibrationProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::roofline::{latency, Level};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -546,7 +799,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_terms_from_synthetic_rows() {
         // Rows generated from the model itself with η_m = 0.6, t_layer = 50 µs, t_token = 1 ms must come back.
-        let truth = Efficiency { compute: 1.0, memory: 0.6, layer_overhead_secs: 50e-6, token_overhead_secs: 1e-3 };
+        let truth = Efficiency { compute: 1.0, memory: 0.6, layer_overhead_secs: 50e-6, token_overhead_secs: 1e-3, ..Efficiency::PEAK };
         let cat = Catalogue::default();
         let mut rows = Vec::new();
         for (model, device) in [
@@ -586,7 +839,7 @@ mod tests {
         // What `rooflaw measure latency` records: candidates that are not reference models, on a device
         // measured by `measure roofline`. Rows generated with η_c = 0.5, η_m = 0.7, t_layer = 20 µs,
         // t_token = 0.3 ms, decode and prefill, must give those terms back (η_c is identified by prefill).
-        let truth = Efficiency { compute: 0.5, memory: 0.7, layer_overhead_secs: 20e-6, token_overhead_secs: 0.3e-3 };
+        let truth = Efficiency { compute: 0.5, memory: 0.7, layer_overhead_secs: 20e-6, token_overhead_secs: 0.3e-3, ..Efficiency::PEAK };
         let device = crate::hardware::Device::custom("bench-box", 180e9, 14e9, 16e9).unwrap();
         let cat = Catalogue::default().with(vec![device.clone()]);
         let mut rows = Vec::new();
@@ -634,6 +887,95 @@ mod tests {
         let report = fit(&[bad, rows[1].clone(), rows[2].clone(), rows[3].clone()], &cat, &[]).unwrap();
         assert_eq!(report.skipped.len(), 1);
         assert!(report.skipped[0].reason.starts_with("its architecture is invalid"), "{}", report.skipped[0].reason);
+    }
+
+    #[test]
+    fn the_fit_recovers_the_moe_terms_and_leaves_dense_profiles_without_them() {
+        // Rows generated with η_e = 0.4 and t_expert = 30 µs on top of dense terms, for dense and MoE
+        // candidates at batch 1 and 4 (a batch of 4 touches more experts per step), decode and prefill.
+        let truth = Efficiency {
+            compute: 0.5,
+            memory: 0.7,
+            layer_overhead_secs: 20e-6,
+            token_overhead_secs: 0.3e-3,
+            expert_efficiency: 0.4,
+            expert_overhead_secs: 30e-6,
+        };
+        let device = crate::hardware::Device::custom("bench-box", 180e9, 14e9, 16e9).unwrap();
+        let cat = Catalogue::default().with(vec![device.clone()]);
+        let shapes = [
+            (4, 384, None, None),
+            (6, 512, None, None),
+            (8, 256, None, None),
+            (4, 384, Some(8), Some(2)),
+            (6, 256, Some(16), Some(4)),
+            (3, 512, Some(4), Some(1)),
+        ];
+        let mut rows = Vec::new();
+        for (layers, d, experts, active) in shapes {
+            let spec = ArchitectureSpec {
+                layers,
+                d_model: d,
+                heads: d / 64,
+                kv_heads: Some(2),
+                intermediate_size: Some(d * 2),
+                experts,
+                active_experts: active,
+                vocab_size: 8000,
+                ..Default::default()
+            };
+            let arch = spec.validate().unwrap();
+            for batch in [1, 4] {
+                let t = Target::new(&device, None, Workload::new(batch, 128, 32).unwrap(), Precision::preset("fp32").unwrap()).unwrap();
+                let lat = latency(&arch, &t, Level::Calibrated, &truth);
+                rows.push(MeasurementRow {
+                    device: "bench-box".into(),
+                    power_mode: "default".into(),
+                    engine: "burn".into(),
+                    precision: "fp32".into(),
+                    model: arch.name.clone(),
+                    hf_architecture: None,
+                    batch,
+                    decode_tokens_per_sec: 1.0 / lat.decode_per_token_secs,
+                    source: None,
+                    prompt_tokens: Some(128),
+                    generated_tokens: Some(32),
+                    prefill_tokens_per_sec: Some(128.0 / lat.prefill_secs),
+                    architecture: Some(spec.clone()),
+                });
+            }
+        }
+        let p = &fit(&rows, &cat, &[]).unwrap().profiles[0];
+        let e = p.efficiency;
+        assert!((e.expert_efficiency - 0.4).abs() < 0.01, "{e:?}");
+        assert!((e.expert_overhead_secs - 30e-6).abs() < 2e-6, "{e:?}");
+        assert!(p.in_sample_mape < 0.01 && p.loo_mape.unwrap() < 0.02, "{p:?}");
+        // The dense rows alone have no expert terms to fit.
+        let dense: Vec<MeasurementRow> = rows.iter().filter(|r| r.architecture.as_ref().unwrap().experts.is_none()).cloned().collect();
+        let e = fit(&dense, &cat, &[]).unwrap().profiles[0].efficiency;
+        assert_eq!((e.expert_efficiency, e.expert_overhead_secs), (1.0, 0.0));
+    }
+
+    #[test]
+    fn the_interval_is_the_t_interval_of_the_log_residuals() {
+        // Residuals ln(m/p) = ln 1.1, ln 0.9, ln 1.0, ln 1.2 (by hand: mean 0.04307, s 0.12384); n = 4,
+        // t_{0.95,3} = 2.353, √(1 + 1/4) = 1.11803: half width 0.32578, factors e^{−0.28271} = 0.75374
+        // and e^{0.36885} = 1.44607.
+        let pairs = [(1.1, 1.0), (0.9, 1.0), (2.0, 2.0), (3.6, 3.0)];
+        let i = Interval::from_loo(&pairs).unwrap();
+        assert_eq!((i.rows, i.level), (4, 0.9));
+        assert!((i.low - 0.75374).abs() < 2e-5 && (i.high - 1.44607).abs() < 2e-5, "{i:?}");
+        assert_eq!(i.around(2.0), [2.0 * i.low, 2.0 * i.high]);
+        assert!(Interval::from_loo(&pairs[..2]).is_none());
+        // The built-in profile has decode rows, no prefill rows: a decode interval only.
+        let p = builtin_calibration();
+        let d = p.interval_decode.unwrap();
+        assert!(d.low < 1.0 && d.high > 1.0 && d.rows == 7, "{d:?}");
+        assert!(p.interval_prefill.is_none());
+        let l = Latency { prefill_secs: 0.5, decode_secs: 2.0, decode_per_token_secs: 0.02, total_secs: 2.5 };
+        let li = p.interval(&l);
+        assert_eq!(li.decode_secs, Some([2.0 * d.low, 2.0 * d.high]));
+        assert_eq!((li.prefill_secs, li.total_secs), (None, None));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::arch::{Architecture, ParamBreakdown};
-use crate::calibrate::CalibrationProfile;
+use crate::calibrate::{CalibrationProfile, LatencyInterval};
 use crate::roofline::{closed_form, latency, memory_footprint, ClosedForm, Efficiency, Latency, Level, Memory, Target};
 use crate::workload::Workload;
 
@@ -59,6 +59,9 @@ pub struct Prediction {
     pub params: ParamBreakdown,
     /// Latency per level.
     pub latency: Levels,
+    /// 90% prediction interval of the calibrated latency, from the calibration's leave-one-out
+    /// residuals (a phase the calibration has no rows of has none).
+    pub calibrated_interval: LatencyInterval,
     /// The paper's closed forms (Eq. 29 / 37 / 42).
     pub closed_form: ClosedForm,
     /// Memory footprint.
@@ -75,6 +78,7 @@ pub struct Prediction {
 pub fn predict(arch: &Architecture, target: &Target, calibration: &CalibrationProfile) -> Prediction {
     let eff = calibration.efficiency;
     let memory = memory_footprint(arch, &target.workload, &target.precision);
+    let calibrated = latency(arch, target, Level::Calibrated, &eff);
     Prediction {
         model: arch.name.clone(),
         device: target.device_id.clone(),
@@ -85,8 +89,9 @@ pub fn predict(arch: &Architecture, target: &Target, calibration: &CalibrationPr
         latency: Levels {
             paper: latency(arch, target, Level::Paper, &eff),
             roofline: latency(arch, target, Level::Roofline, &eff),
-            calibrated: latency(arch, target, Level::Calibrated, &eff),
+            calibrated,
         },
+        calibrated_interval: calibration.interval(&calibrated),
         closed_form: closed_form(arch, target),
         memory,
         usable_memory_bytes: target.usable_memory_bytes,

@@ -72,20 +72,50 @@ pub struct Efficiency {
     pub layer_overhead_secs: f64,
     /// Fixed time per forward pass (sampling, host work).
     pub token_overhead_secs: f64,
+    /// η_e: the fraction of η_c that a mixture-of-experts model's expert FFN GEMMs reach on compute
+    /// (each expert multiplies only the few tokens routed to it: small grouped GEMMs, further below the
+    /// compute roof; their weight streaming keeps η_m). 1 for dense models and for profiles fitted
+    /// without MoE rows.
+    #[serde(default = "one")]
+    pub expert_efficiency: f64,
+    /// Fixed time per distinct routed expert per MoE layer per forward pass (routing, gathering,
+    /// launching each expert's GEMMs).
+    #[serde(default)]
+    pub expert_overhead_secs: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Efficiency {
     /// The ideal roofline: peak ceilings, no overhead.
-    pub const PEAK: Efficiency = Efficiency { compute: 1.0, memory: 1.0, layer_overhead_secs: 0.0, token_overhead_secs: 0.0 };
+    pub const PEAK: Efficiency = Efficiency {
+        compute: 1.0,
+        memory: 1.0,
+        layer_overhead_secs: 0.0,
+        token_overhead_secs: 0.0,
+        expert_efficiency: 1.0,
+        expert_overhead_secs: 0.0,
+    };
+
+    /// Roofline efficiencies η_c and η_m with no overheads and no MoE terms.
+    pub fn ceilings(compute: f64, memory: f64) -> Efficiency {
+        Efficiency { compute, memory, ..Efficiency::PEAK }
+    }
 
     /// Checks the ranges (0 < η ≤ 1, overheads ≥ 0).
     pub fn validate(&self) -> Result<()> {
-        for (field, v) in [("eta_compute", self.compute), ("eta_memory", self.memory)] {
+        for (field, v) in [("eta_compute", self.compute), ("eta_memory", self.memory), ("expert_efficiency", self.expert_efficiency)] {
             if !(v > 0.0 && v <= 1.0) {
                 return Err(Error::invalid(field, format!("must be in (0, 1], got {v}"), "an efficiency is a fraction of peak"));
             }
         }
-        for (field, v) in [("layer_overhead_secs", self.layer_overhead_secs), ("token_overhead_secs", self.token_overhead_secs)] {
+        for (field, v) in [
+            ("layer_overhead_secs", self.layer_overhead_secs),
+            ("token_overhead_secs", self.token_overhead_secs),
+            ("expert_overhead_secs", self.expert_overhead_secs),
+        ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(Error::invalid(field, format!("must be ≥ 0, got {v}"), "overheads are seconds"));
             }
@@ -184,17 +214,20 @@ struct Pricing {
     eff: Efficiency,
     inv_pi: f64,
     inv_beta: f64,
+    /// 1/(η_e·η_c·π): the compute ceiling of a MoE model's expert FFN operators.
+    inv_pi_expert: f64,
     /// First and last decode context, S_in + 1 and S_in + S_out.
     lo: f64,
     hi: f64,
 }
 
 impl Pricing {
-    fn new(t: &Target, level: Level, efficiency: &Efficiency) -> Self {
+    fn new(arch: &Architecture, t: &Target, level: Level, efficiency: &Efficiency) -> Self {
         let eff = if level == Level::Calibrated { *efficiency } else { Efficiency::PEAK };
         let w = &t.workload;
         Pricing {
             eff,
+            inv_pi_expert: 1.0 / (eff.compute * t.peak_flops_per_sec) / if arch.is_moe() { eff.expert_efficiency } else { 1.0 },
             // Reciprocals: the frontier prices millions of operators, and a multiply is cheaper than a divide.
             inv_pi: 1.0 / (eff.compute * t.peak_flops_per_sec),
             inv_beta: 1.0 / (eff.memory * t.mem_bandwidth_bytes_per_sec),
@@ -207,11 +240,16 @@ impl Pricing {
     /// sum over every decode step otherwise (Eq. 4). Inlined: it runs for every operator of every candidate.
     #[inline(always)]
     fn op_secs(&self, op: &Operator, phase: Phase) -> f64 {
+        self.op_secs_at(op, phase, self.inv_pi)
+    }
+
+    #[inline(always)]
+    fn op_secs_at(&self, op: &Operator, phase: Phase, inv_pi: f64) -> f64 {
         match phase {
-            Phase::Prefill => (op.base.flops * self.inv_pi).max(op.base.bytes() * self.inv_beta),
+            Phase::Prefill => (op.base.flops * inv_pi).max(op.base.bytes() * self.inv_beta),
             Phase::Decode => sum_max_linear(
-                op.base.flops * self.inv_pi,
-                op.per_context.flops * self.inv_pi,
+                op.base.flops * inv_pi,
+                op.per_context.flops * inv_pi,
                 op.base.bytes() * self.inv_beta,
                 op.per_context.bytes() * self.inv_beta,
                 self.lo,
@@ -220,22 +258,74 @@ impl Pricing {
         }
     }
 
-    /// Fixed overheads of a phase: l·t_layer + t_token per forward pass.
+    /// Seconds of one execution of `op`, a MoE model's expert GEMMs at their own compute ceiling.
+    #[inline(always)]
+    fn scaled_op_secs(&self, op: &Operator, phase: Phase) -> f64 {
+        if self.inv_pi_expert != self.inv_pi && is_expert_op(op.name) {
+            self.op_secs_at(op, phase, self.inv_pi_expert)
+        } else {
+            self.op_secs(op, phase)
+        }
+    }
+
+    /// Fixed overheads of a phase: l·t_layer + t_token per forward pass, and for a MoE model
+    /// t_expert per distinct routed expert per layer.
     fn fixed_secs(&self, arch: &Architecture, t: &Target, phase: Phase) -> f64 {
         let passes = match phase {
             Phase::Prefill => 1.0,
             Phase::Decode => t.workload.generated_tokens as f64,
         };
-        passes * (arch.layers as f64 * self.eff.layer_overhead_secs + self.eff.token_overhead_secs)
+        let experts = if arch.is_moe() && self.eff.expert_overhead_secs > 0.0 {
+            routed_experts_per_pass(arch, t, phase) * self.eff.expert_overhead_secs
+        } else {
+            0.0
+        };
+        passes * (arch.layers as f64 * (self.eff.layer_overhead_secs + experts) + self.eff.token_overhead_secs)
     }
+}
+
+/// Whether an operator is one of a MoE layer's expert FFN GEMMs (the shared expert, where there is
+/// one, runs inside them).
+fn is_expert_op(name: &str) -> bool {
+    matches!(name, "ffn_gate" | "ffn_up" | "ffn_down")
+}
+
+/// Distinct routed experts one MoE layer runs in one forward pass of `phase`: those the pass's tokens
+/// touch (B·S_in in a prefill, B in a decode step) under uniform top-K routing.
+pub fn routed_experts_per_pass(arch: &Architecture, t: &Target, phase: Phase) -> f64 {
+    let w = &t.workload;
+    let tokens = match phase {
+        Phase::Prefill => (w.batch * w.prompt_tokens) as f64,
+        Phase::Decode => w.batch as f64,
+    };
+    crate::cost::experts_touched(arch.experts, arch.active_experts, tokens)
+}
+
+/// Operator seconds of one phase at the calibrated level, split into a MoE model's expert FFN
+/// operators and the rest, without fixed overheads: the terms a calibration fits the overheads on.
+pub fn phase_parts(arch: &Architecture, t: &Target, efficiency: &Efficiency, phase: Phase) -> (f64, f64) {
+    let pricing = Pricing::new(arch, t, Level::Calibrated, efficiency);
+    let moe = arch.is_moe();
+    let (mut rest, mut experts) = (0.0, 0.0);
+    visit_operators(arch, &t.workload, &t.precision, phase, OperatorSet::Full, |op| {
+        let secs = op.repeats * pricing.scaled_op_secs(&op, phase);
+        if moe && is_expert_op(op.name) {
+            experts += secs;
+        } else {
+            rest += secs;
+        }
+    });
+    (rest, experts)
 }
 
 /// Latency of one phase (the prefill, or all decode steps) with its fixed overheads: what a frontier
 /// search on a single-phase objective needs, at half the cost of [`latency`].
 pub fn phase_latency(arch: &Architecture, t: &Target, level: Level, efficiency: &Efficiency, phase: Phase) -> f64 {
-    let pricing = Pricing::new(t, level, efficiency);
+    let pricing = Pricing::new(arch, t, level, efficiency);
     let mut secs = 0.0;
-    visit_operators(arch, &t.workload, &t.precision, phase, level.operator_set(), |op| secs += op.repeats * pricing.op_secs(&op, phase));
+    visit_operators(arch, &t.workload, &t.precision, phase, level.operator_set(), |op| {
+        secs += op.repeats * pricing.scaled_op_secs(&op, phase)
+    });
     secs + pricing.fixed_secs(arch, t, phase)
 }
 
@@ -287,10 +377,10 @@ pub struct OperatorTiming {
 /// Per-operator rows for a phase at a level; their `time_secs` add up to the phase latency less the
 /// fixed overheads, their costs to [`crate::cost::phase_total`].
 pub fn breakdown(arch: &Architecture, t: &Target, level: Level, efficiency: &Efficiency, phase: Phase) -> Vec<OperatorTiming> {
-    let pricing = Pricing::new(t, level, efficiency);
+    let pricing = Pricing::new(arch, t, level, efficiency);
     let mut rows = Vec::new();
     visit_operators(arch, &t.workload, &t.precision, phase, level.operator_set(), |op| {
-        let (one, secs) = (op.over_phase(phase, &t.workload), pricing.op_secs(&op, phase));
+        let (one, secs) = (op.over_phase(phase, &t.workload), pricing.scaled_op_secs(&op, phase));
         let cost = one.scaled(op.repeats);
         let bytes = cost.bytes();
         rows.push(OperatorTiming {
@@ -450,6 +540,66 @@ mod tests {
     }
 
     #[test]
+    fn moe_terms_slow_the_experts_and_charge_each_routed_expert() {
+        // 4 layers, 8 experts, top-2. Batch 1, 100-token prompt, 10 decode steps.
+        let spec = ArchitectureSpec {
+            layers: 4,
+            d_model: 256,
+            heads: 4,
+            intermediate_size: Some(512),
+            experts: Some(8),
+            active_experts: Some(2),
+            vocab_size: 1000,
+            ..Default::default()
+        };
+        let a = spec.validate().unwrap();
+        // A CPU-like device (ridge 12.9 FLOP/byte), where the prefill's expert GEMMs are compute-bound.
+        let cpu = Device::custom("cpu", 180e9, 14e9, 16e9).unwrap();
+        let t = Target::new(&cpu, None, Workload::new(1, 100, 10).unwrap(), Precision::preset("fp32").unwrap()).unwrap();
+        let base = Efficiency::ceilings(0.5, 0.8);
+        let slow = Efficiency { expert_efficiency: 0.25, ..base };
+        let charged = Efficiency { expert_overhead_secs: 1e-5, ..base };
+        let (pi, beta) = (t.peak_flops_per_sec, t.mem_bandwidth_bytes_per_sec);
+        for phase in [Phase::Prefill, Phase::Decode] {
+            let (rest, experts) = phase_parts(&a, &t, &base, phase);
+            let at = |e: &Efficiency| phase_latency(&a, &t, Level::Calibrated, e, phase);
+            assert!(experts > 0.0 && (at(&base) - (rest + experts)).abs() < 1e-15);
+            // η_e = 1/4: the expert GEMMs' compute ceiling is η_e·η_c·π, their bandwidth stays η_m·β.
+            // Priced here from the breakdown's raw FLOPs and bytes (a decode step at batch 1 is
+            // memory-bound, so it does not slow down; the 100-token prefill is compute-bound, so it does).
+            let by_hand: f64 = breakdown(&a, &t, Level::Roofline, &base, phase)
+                .iter()
+                .filter(|r| matches!(r.name, "ffn_gate" | "ffn_up" | "ffn_down"))
+                .map(|r| match phase {
+                    Phase::Prefill => (r.cost.flops / (0.25 * 0.5 * pi)).max(r.bytes / (0.8 * beta)),
+                    Phase::Decode => r.bytes / (0.8 * beta),
+                })
+                .sum();
+            assert!(
+                (at(&slow) - (rest + by_hand)).abs() < 1e-9 * at(&slow),
+                "{phase:?}: {} vs {} + {} (experts at base {})",
+                at(&slow),
+                rest,
+                by_hand,
+                experts
+            );
+            if phase == Phase::Prefill {
+                assert!(by_hand > 1.5 * experts);
+            } else {
+                assert_eq!(at(&slow), at(&base));
+            }
+            // By hand: a decode step's one token touches its 2 experts, so 10 steps × 4 layers × 2 × 10 µs
+            // = 0.8 ms; the 100-token prefill touches 8·(1 − (6/8)^100) ≈ 8 experts in each of the 4
+            // layers: 32 × 10 µs = 0.32 ms.
+            let want = if phase == Phase::Decode { 0.8e-3 } else { 0.32e-3 };
+            assert!((at(&charged) - at(&base) - want).abs() < 1e-9, "{phase:?}: {}", at(&charged) - at(&base));
+        }
+        // The paper and roofline levels ignore the calibrated terms.
+        let peak = Efficiency { expert_efficiency: 0.25, expert_overhead_secs: 1e-3, ..Efficiency::PEAK };
+        assert_eq!(latency(&a, &t, Level::Roofline, &peak), latency(&a, &t, Level::Roofline, &Efficiency::PEAK));
+    }
+
+    #[test]
     fn decode_sum_equals_explicit_per_step_loop() {
         let a = find_model("qwen2.5-0.5b").unwrap().architecture().unwrap();
         let w = Workload::new(1, 200, 37).unwrap();
@@ -470,7 +620,7 @@ mod tests {
     fn breakdown_rows_add_up_to_the_totals() {
         let a = find_model("olmoe-1b-7b").unwrap().architecture().unwrap();
         let t = orin(Workload::PAPER, Precision::FP16);
-        let eff = Efficiency { compute: 0.6, memory: 0.7, layer_overhead_secs: 1e-4, token_overhead_secs: 2e-3 };
+        let eff = Efficiency { compute: 0.6, memory: 0.7, layer_overhead_secs: 1e-4, token_overhead_secs: 2e-3, ..Efficiency::PEAK };
         for level in Level::ALL {
             let lat = latency(&a, &t, level, &eff);
             let fixed = if level == Level::Calibrated { 16.0 * 1e-4 + 2e-3 } else { 0.0 };

@@ -50,6 +50,23 @@ pub fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
+/// The MoE terms of a calibration, or nothing when it has none (fitted without MoE rows, or the
+/// leave-one-out choice kept neither).
+pub fn moe_terms(e: &rooflaw::Efficiency) -> String {
+    let mut parts = Vec::new();
+    if e.expert_efficiency != 1.0 {
+        parts.push(format!("MoE expert GEMMs at η_e {:.3} of η_c", e.expert_efficiency));
+    }
+    if e.expert_overhead_secs != 0.0 {
+        parts.push(format!("{} per routed expert", secs(e.expert_overhead_secs)));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", parts.join(", "))
+    }
+}
+
 /// A table with a header row and no borders.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();

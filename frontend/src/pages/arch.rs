@@ -157,6 +157,9 @@ pub fn arch_page(props: &Props) -> Html {
                 <table class="data" id="latency-table"><thead><tr><th>{ "level" }</th><th>{ "prefill" }</th><th>{ "decode (all steps)" }</th><th>{ "per token" }</th><th>{ "total" }</th></tr></thead><tbody>
                     { for [("paper (the paper's operators, peak)", pred.latency.paper), ("roofline (all operators, peak)", pred.latency.roofline), ("calibrated", pred.latency.calibrated)].into_iter().map(|(n, l)| html! {
                         <tr><td>{ n }</td><td>{ ms(l.prefill_secs) }</td><td>{ ms(l.decode_secs) }</td><td>{ ms(l.decode_per_token_secs) }</td><td>{ ms(l.total_secs) }</td></tr> }) }
+                    <tr id="calibrated-interval"><td>{ format!("calibrated, {:.0}% interval", pred.calibrated_interval.level * 100.0) }</td>
+                        { for [pred.calibrated_interval.prefill_secs, pred.calibrated_interval.decode_secs, pred.calibrated_interval.decode_per_token_secs, pred.calibrated_interval.total_secs].into_iter().map(|r| html! {
+                            <td>{ r.map_or("no measured rows".to_string(), |[lo, hi]| format!("{} – {}", ms(lo), ms(hi))) }</td> }) }</tr>
                     <tr><td>{ "closed forms (Eq. 29 / 37)" }</td><td>{ ms(pred.closed_form.prefill_secs) }</td><td>{ ms(pred.closed_form.decode_secs) }</td><td>{ "" }</td><td>{ ms(pred.closed_form.prefill_secs + pred.closed_form.decode_secs) }</td></tr>
                 </tbody></table>
                 <p class="note">{ format!("A roofline is a bound, not a measurement: the paper and roofline rows assume peak compute and bandwidth. The calibrated row uses {} (η_m {:.2}, {} per pass), whose error on the measurements it was fitted to is {:.1}% in-sample and {:.1}% leave-one-out.", cal.label, cal.efficiency.memory, ms(cal.efficiency.token_overhead_secs), cal.in_sample_mape * 100.0, cal.loo_mape.unwrap_or(f64::NAN) * 100.0) }</p>

@@ -5,7 +5,7 @@ use rooflaw::api::Context;
 use rooflaw::calibrate::{fit, parse_measurements, profiles_to_json};
 use serde::Serialize;
 
-use crate::render::{pct, print_csv, print_json, print_table, secs, table, write_file, Format};
+use crate::render::{moe_terms, pct, print_csv, print_json, print_table, secs, table, write_file, Format};
 use crate::resolve::Calibrate;
 
 /// `calibrate`: fits the profiles, writes them when asked, and reports each row's error.
@@ -52,12 +52,13 @@ pub fn run(format: Format, ctx: &Context, args: &Calibrate) -> Result<()> {
             for p in &report.profiles {
                 let e = p.efficiency;
                 println!(
-                    "profile {}: η_c {} , η_m {:.3}, t_layer {}, t_token {}; {} rows, MAPE {} in-sample, {} leave-one-out (decode {}, prefill {})",
+                    "profile {}: η_c {} , η_m {:.3}, t_layer {}, t_token {}{}; {} rows, MAPE {} in-sample, {} leave-one-out (decode {}, prefill {})",
                     p.label,
                     if p.eta_compute_identified { format!("{:.3}", e.compute) } else { "1 (not identified: no prefill rows)".to_string() },
                     e.memory,
                     secs(e.layer_overhead_secs),
                     secs(e.token_overhead_secs),
+                    moe_terms(&e),
                     p.rows_used,
                     pct(p.in_sample_mape),
                     p.loo_mape.map_or("–".into(), pct),

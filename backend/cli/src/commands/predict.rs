@@ -6,7 +6,7 @@ use rooflaw::api::{breakdown_of, predict, Breakdown, Context, PredictRequest};
 use rooflaw::Level;
 use serde::Serialize;
 
-use crate::render::{bytes, pct, print_csv, print_json, print_table, secs, table, Format};
+use crate::render::{bytes, moe_terms, pct, print_csv, print_json, print_table, secs, table, Format};
 
 #[derive(Serialize)]
 struct PredictRow<'a> {
@@ -73,6 +73,15 @@ pub fn run(format: Format, ctx: &Context, req: &PredictRequest, breakdown: Optio
                     secs(l.total_secs),
                 ]);
             }
+            let iv = p.calibrated_interval;
+            let range = |r: Option<[f64; 2]>| r.map_or("no rows".to_string(), |[lo, hi]| format!("{}–{}", secs(lo), secs(hi)));
+            tb.add_row(vec![
+                format!("calibrated, {:.0}% interval", iv.level * 100.0),
+                range(iv.prefill_secs),
+                range(iv.decode_secs),
+                range(iv.decode_per_token_secs),
+                range(iv.total_secs),
+            ]);
             let cf = p.closed_form;
             let per_token = if w.generated_tokens > 0 { cf.decode_secs / w.generated_tokens as f64 } else { 0.0 };
             tb.add_row(vec![
@@ -96,12 +105,13 @@ pub fn run(format: Format, ctx: &Context, req: &PredictRequest, breakdown: Optio
             );
             let e = p.calibration.efficiency;
             println!(
-                "calibration: {}: η_c {:.3}, η_m {:.3}, {} per layer, {} per pass; error on its rows {} in-sample, {} leave-one-out",
+                "calibration: {}: η_c {:.3}, η_m {:.3}, {} per layer, {} per pass{}; error on its rows {} in-sample, {} leave-one-out",
                 p.calibration.label,
                 e.compute,
                 e.memory,
                 secs(e.layer_overhead_secs),
                 secs(e.token_overhead_secs),
+                moe_terms(&e),
                 pct(p.calibration.in_sample_mape),
                 p.calibration.loo_mape.map_or("–".into(), pct)
             );
