@@ -1,6 +1,7 @@
 //! Form controls shared by the pages, and reading a device/workload/precision from the URL state.
 
 use rooflaw::api::{defaults, TargetRequest};
+use rooflaw::calibrate::{DEFAULT_ENGINE, ENGINES};
 use rooflaw::hardware::builtin_devices;
 use rooflaw::models::reference_models;
 use rooflaw::precision::PRESETS;
@@ -91,7 +92,7 @@ pub fn describe(a: &Architecture) -> String {
 pub fn arch_link(a: &Architecture, q: &Query) -> String {
     let spec = serde_json::to_string(&a.to_spec()).unwrap_or_default();
     let mut aq = Query::default().with("spec", spec);
-    for k in ["device", "mode", "batch", "prompt", "generate", "precision", "pi", "bw", "mem"] {
+    for k in ["device", "mode", "batch", "prompt", "generate", "precision", "engine", "pi", "bw", "mem"] {
         if let Some(v) = q.opt(k) {
             aq = aq.with(k, v);
         }
@@ -102,6 +103,11 @@ pub fn arch_link(a: &Architecture, q: &Query) -> String {
 /// The Lab's "train this" link for an architecture (its spec in the URL; the Lab asks a backend to train it).
 pub fn train_link(a: &Architecture) -> String {
     to_hash(Route::Lab, &Query::default().with("train", serde_json::to_string(&a.to_spec()).unwrap_or_default()))
+}
+
+/// Inference engines of the calibrated level.
+pub fn engine_options() -> Vec<(String, String)> {
+    ENGINES.iter().map(|(e, what)| (e.to_string(), format!("{e}: {what}"))).collect()
 }
 
 /// Precision presets.
@@ -138,6 +144,7 @@ pub fn target_controls(q: &Query, on: &OnQuery, error: Option<&str>) -> Html {
             { field("Prompt tokens", "prompt", &q.get("prompt", &d.prompt_tokens.to_string()), q, on, beside("prompt_tokens")) }
             { field("Generated tokens", "generate", &q.get("generate", &d.generated_tokens.to_string()), q, on, beside("generated_tokens")) }
             { select("Precision", "precision", &q.get("precision", &d.precision), &precision_options(), q, on) }
+            { select("Engine", "engine", &q.get("engine", DEFAULT_ENGINE), &engine_options(), q, on) }
             if let Some(e) = error.filter(|_| !by_field) { <p class="field-error" id="target-error">{ e }</p> }
         </fieldset>
     }

@@ -4,6 +4,7 @@
 
 use rooflaw::api::{defaults, ModelRequest, TargetRequest};
 use rooflaw::arch::{AttentionBias, QkNorm};
+use rooflaw::calibrate::{builtin_for_engine, CalibrationProfile, DEFAULT_ENGINE};
 use rooflaw::frontier::Objective;
 use rooflaw::hardware::{builtin_devices, Device};
 use rooflaw::hf::from_hf_config;
@@ -67,8 +68,14 @@ pub fn target_request(q: &Query) -> Result<TargetRequest, String> {
         prompt_tokens: number(q, "prompt", "prompt_tokens", d.prompt_tokens)?,
         generated_tokens: number(q, "generate", "generated_tokens", d.generated_tokens)?,
         precision: q.get("precision", &d.precision),
+        engine: q.opt("engine").map(str::to_string),
         ..d
     })
+}
+
+/// The built-in calibration of the engine the query names (the default engine when it names none).
+pub fn calibration_of(q: &Query) -> Result<CalibrationProfile, String> {
+    builtin_for_engine(&q.get("engine", DEFAULT_ENGINE)).map_err(|e| e.to_string())
 }
 
 /// Device, power mode, workload and precision from the query, validated by the science crate.

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::arch::{Architecture, ArchitectureSpec};
-use crate::calibrate::{builtin_calibration, select_profile, CalibrationProfile};
+use crate::calibrate::{builtin_for_engine, engine_family, parse_engine, select_profile, CalibrationProfile, Interval, DEFAULT_ENGINE};
 use crate::cost::Phase;
 use crate::error::{Error, Result};
 use crate::frontier::{
@@ -99,13 +99,31 @@ impl Context {
         }
     }
 
-    /// The calibration for `target`: the built-in profile when none was given, otherwise the profile
-    /// whose device and power mode match it.
-    pub fn calibration(&self, target: &Target) -> Result<CalibrationProfile> {
+    /// The calibration for `target` and `engine` (None: [`DEFAULT_ENGINE`]): the built-in profile of
+    /// the engine when no calibration was given; otherwise, among the given profiles, the one whose
+    /// engine (when `engine` is named and a profile is grouped by engine), device and power mode match.
+    pub fn calibration(&self, target: &Target, engine: Option<&str>) -> Result<CalibrationProfile> {
         if self.calibrations.is_empty() {
-            return Ok(builtin_calibration().clone());
+            return builtin_for_engine(engine.unwrap_or(DEFAULT_ENGINE));
         }
-        let p = select_profile(&self.calibrations, target)
+        let candidates: Vec<CalibrationProfile> = match engine {
+            Some(name) => {
+                let family = parse_engine(name)?;
+                let same = |p: &CalibrationProfile| p.scope.engine.as_deref().is_none_or(|e| engine_family(e).unwrap_or(e) == family);
+                let picked: Vec<CalibrationProfile> = self.calibrations.iter().filter(|p| same(p)).cloned().collect();
+                if picked.is_empty() {
+                    let engines: Vec<&str> = self.calibrations.iter().filter_map(|p| p.scope.engine.as_deref()).collect();
+                    return Err(Error::invalid(
+                        "engine",
+                        format!("the calibration has no profile for {family} (its engines: {})", engines.join(", ")),
+                        "name one of those engines, or fit a profile on measurements of this one",
+                    ));
+                }
+                picked
+            }
+            None => self.calibrations.clone(),
+        };
+        let p = select_profile(&candidates, target)
             .ok_or_else(|| Error::invalid("calibration", "the calibration has no profile", "fit one on measurements of the device"))?;
         Ok(p.clone())
     }
@@ -169,6 +187,9 @@ pub struct TargetRequest {
     pub activations: Option<String>,
     /// KV-cache element type overriding the preset's.
     pub kv: Option<String>,
+    /// Inference engine whose calibration prices the calibrated level (`mlc`, `llama.cpp`, `vllm`,
+    /// `tensorrt-llm`, `tinychat`, `transformers`, `ollama`, `burn`; None: `mlc`).
+    pub engine: Option<String>,
 }
 
 impl Default for TargetRequest {
@@ -183,6 +204,7 @@ impl Default for TargetRequest {
             weights: None,
             activations: None,
             kv: None,
+            engine: None,
         }
     }
 }
@@ -393,6 +415,9 @@ pub struct TheoryRequest {
     pub gqa: Option<f64>,
     /// Law name (None: the default law).
     pub law: Option<String>,
+    /// An inference engine: its built-in calibration's η_c and η_m scale the ceilings π and β, so the
+    /// closed forms speak for what that engine reaches rather than for peak (None: peak).
+    pub engine: Option<String>,
 }
 
 impl Default for TheoryRequest {
@@ -414,6 +439,7 @@ impl Default for TheoryRequest {
             ffn_ratio: None,
             gqa: None,
             law: None,
+            engine: None,
         }
     }
 }
@@ -426,7 +452,7 @@ fn law_of(ctx: &Context, name: &Option<String>) -> Result<Law> {
 pub fn predict(req: &PredictRequest, ctx: &Context) -> Result<Prediction> {
     let arch = req.model.architecture()?;
     let target = req.target.resolve(&ctx.catalogue)?;
-    let cal = ctx.calibration(&target)?;
+    let cal = ctx.calibration(&target, req.target.engine.as_deref())?;
     Ok(crate::report::predict(&arch, &target, &cal))
 }
 
@@ -506,7 +532,7 @@ pub struct Breakdown {
 pub fn breakdown_of(req: &PredictRequest, level: Level, ctx: &Context) -> Result<Breakdown> {
     let arch = req.model.architecture()?;
     let target = req.target.resolve(&ctx.catalogue)?;
-    let cal = ctx.calibration(&target)?;
+    let cal = ctx.calibration(&target, req.target.engine.as_deref())?;
     let rows = [Phase::Prefill, Phase::Decode]
         .into_iter()
         .flat_map(|ph| breakdown(&arch, &target, level, &cal.efficiency, ph))
@@ -695,6 +721,11 @@ pub struct FrontierReport {
     pub law: String,
     /// Budget.
     pub budget: Budget,
+    /// The calibration of the calibrated level (its label).
+    pub calibration: String,
+    /// At the calibrated level: the 90% prediction interval of every candidate's latency, as factors on
+    /// it (from the calibration's leave-one-out residuals; none where it has no rows of the objective).
+    pub latency_interval: Option<Interval>,
     /// Best feasible candidate.
     pub best_feasible: Option<CandidateRecord>,
     /// The frontier, or every candidate.
@@ -702,6 +733,11 @@ pub struct FrontierReport {
 }
 
 impl Search {
+    /// The latency interval factors of the search's objective (calibrated level only).
+    pub fn latency_interval(&self) -> Option<Interval> {
+        (self.level == Level::Calibrated).then(|| self.calibration.objective_interval(self.objective)).flatten()
+    }
+
     /// The evaluator the search used.
     pub fn evaluator(&self) -> Evaluator<'_> {
         Evaluator {
@@ -741,6 +777,8 @@ impl Search {
             level: self.level.name(),
             law: self.law.name.clone(),
             budget: self.budget,
+            calibration: self.calibration.label.clone(),
+            latency_interval: self.latency_interval(),
             best_feasible: self.best.map(|i| CandidateRecord::new(&self.candidates[i].arch, &self.points[i], on[i])),
             candidates: self.records(all),
         }
@@ -772,7 +810,7 @@ fn evaluate(
 pub fn frontier(req: &FrontierRequest, ctx: &Context) -> Result<Search> {
     let target = req.target.resolve(&ctx.catalogue)?;
     let law = law_of(ctx, &req.law)?;
-    let calibration = ctx.calibration(&target)?;
+    let calibration = ctx.calibration(&target, req.target.engine.as_deref())?;
     let scenario = req.scenario.as_deref().map(find_scenario).transpose()?;
     let objective = scenario.map_or(req.search.objective, |s| s.objective);
     if let Some(b) = req.latency_budget_secs {
@@ -815,6 +853,10 @@ pub fn frontier(req: &FrontierRequest, ctx: &Context) -> Result<Search> {
 pub struct Matched {
     /// The comparison.
     pub report: MatchReport,
+    /// The calibration of the calibrated level (its label).
+    pub calibration: String,
+    /// At the calibrated level: the 90% prediction interval of the latencies, as factors on them.
+    pub latency_interval: Option<Interval>,
     /// The target.
     pub target: Target,
     /// The level.
@@ -831,7 +873,7 @@ pub fn matching(req: &MatchRequest, ctx: &Context) -> Result<Matched> {
     let reference = req.model.architecture()?;
     let target = req.target.resolve(&ctx.catalogue)?;
     let law = law_of(ctx, &req.law)?;
-    let calibration = ctx.calibration(&target)?;
+    let calibration = ctx.calibration(&target, req.target.engine.as_deref())?;
     let ev = Evaluator {
         target: &target,
         level: req.search.level,
@@ -843,7 +885,16 @@ pub fn matching(req: &MatchRequest, ctx: &Context) -> Result<Matched> {
     let (_, cands) = candidates_of(&space, &req.search)?;
     let (cands, points, _) = evaluate(&space, &req.search, &ev, cands);
     let report = match_reference(&ev, &reference, &cands, &points);
-    Ok(Matched { report, level: req.search.level, objective: req.search.objective, space: space.name().to_string(), target })
+    let latency_interval = (req.search.level == Level::Calibrated).then(|| calibration.objective_interval(req.search.objective)).flatten();
+    Ok(Matched {
+        report,
+        calibration: calibration.label,
+        latency_interval,
+        level: req.search.level,
+        objective: req.search.objective,
+        space: space.name().to_string(),
+        target,
+    })
 }
 
 /// `theory`: the request made into the theory's inputs, and analysed.
@@ -893,6 +944,11 @@ pub fn theory(req: &TheoryRequest, ctx: &Context) -> Result<TheoryReport> {
     }
     if req.decode_target_secs.is_some() {
         input.decode_target_secs = req.decode_target_secs;
+    }
+    if let Some(engine) = &req.engine {
+        let e = builtin_for_engine(engine)?.efficiency;
+        input.peak_flops_per_sec *= e.compute;
+        input.mem_bandwidth_bytes_per_sec *= e.memory;
     }
     analyse(&input, &law.coefficients)
 }

@@ -9,8 +9,9 @@
 //!
 //! Input CSV columns (header names, any order): `device, power_mode, engine, precision, model,
 //! batch, decode_tokens_per_sec` (required), `hf_architecture, source, prompt_tokens,
-//! generated_tokens, prefill_tokens_per_sec` (optional). `model` (or `hf_architecture`) must name a
-//! reference model; `precision` is an engine label (`q4f16_ft`, `Q4_K_M`, `Q8_0`, `fp16`…).
+//! generated_tokens, prefill_tokens_per_sec, rate_includes_prefill, config` (optional). `model` (or
+//! `hf_architecture`) names a reference model unless `config` names a config.json; `precision` is an
+//! engine label (`q4f16_ft`, `Q4_K_M`, `Q8_0`, `fp16`, `AWQ`…).
 
 use std::sync::OnceLock;
 
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::arch::{Architecture, ArchitectureSpec};
 use crate::cost::Phase;
 use crate::error::{Error, Result};
+use crate::frontier::Objective;
 use crate::hardware::Catalogue;
 use crate::models::find_model;
 use crate::precision::Precision;
@@ -63,8 +65,17 @@ pub struct MeasurementRow {
     /// Measured prefill rate, prompt tokens per second.
     #[serde(default)]
     pub prefill_tokens_per_sec: Option<f64>,
+    /// Whether `decode_tokens_per_sec` is an output throughput that includes the prefill (generated
+    /// tokens over the whole request, as vLLM's serving benchmarks report it) rather than the decode
+    /// rate alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_includes_prefill: Option<bool>,
+    /// A Hugging Face config.json describing the model, as a path relative to the measurements file
+    /// (CSV column `config`). The reader of the file resolves it into `architecture`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
     /// The measured architecture, for a candidate that is not a reference model (what `rooflaw measure
-    /// latency` records). JSON only: a CSV row names a reference model.
+    /// latency` records, or a `config` file read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub architecture: Option<ArchitectureSpec>,
 }
@@ -157,7 +168,8 @@ pub struct FittedRow {
     pub model: String,
     /// Device id.
     pub device: String,
-    /// "decode" or "prefill".
+    /// "decode", "prefill", or "request" (a whole request per generated token, for a rate that
+    /// includes the prefill).
     pub phase: String,
     /// Measured seconds per decode step (or per prefill).
     pub measured_secs: f64,
@@ -176,7 +188,8 @@ pub struct Scope {
     /// Power mode (catalogue name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_mode: Option<String>,
-    /// Engine, as written in the measurements.
+    /// Engine: its family for a known engine (`mlc`, `llama.cpp`, …: [`ENGINES`]), else as written
+    /// in the measurements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
     /// Precision label, as written in the measurements.
@@ -202,19 +215,24 @@ pub struct CalibrationProfile {
     pub in_sample_mape: f64,
     /// Mean absolute relative error, each row predicted by a fit without it.
     pub loo_mape: Option<f64>,
-    /// The leave-one-out error of the decode rows only.
+    /// The leave-one-out error of the decode rows only (with the whole-request rows, per generated token).
     #[serde(default)]
     pub loo_mape_decode: Option<f64>,
     /// The leave-one-out error of the prefill rows only (none without prefill rows).
     #[serde(default)]
     pub loo_mape_prefill: Option<f64>,
-    /// Prediction interval of a calibrated decode step, from the decode rows' leave-one-out residuals.
+    /// Prediction interval of a calibrated decode step, from the decode (and whole-request) rows'
+    /// leave-one-out residuals.
     #[serde(default)]
     pub interval_decode: Option<Interval>,
     /// Prediction interval of a calibrated prefill, from the prefill rows' leave-one-out residuals
     /// (none without prefill rows: the prefill is then not calibrated).
     #[serde(default)]
     pub interval_prefill: Option<Interval>,
+    /// Prediction interval of a whole request (prefill and decode), from the rows whose rate includes
+    /// the prefill.
+    #[serde(default)]
+    pub interval_request: Option<Interval>,
     /// Rows with their predictions.
     pub rows: Vec<FittedRow>,
 }
@@ -286,6 +304,21 @@ pub struct LatencyInterval {
 }
 
 impl CalibrationProfile {
+    /// The interval factors of a frontier objective: a phase's own, or for the total a whole request's
+    /// (where requests were measured), else the widest of the two phases' (a bound on their sum).
+    pub fn objective_interval(&self, objective: Objective) -> Option<Interval> {
+        match objective {
+            Objective::Prefill => self.interval_prefill,
+            Objective::Decode => self.interval_decode,
+            Objective::Total => self.interval_request.or(match (self.interval_prefill, self.interval_decode) {
+                (Some(p), Some(d)) => {
+                    Some(Interval { level: p.level, low: p.low.min(d.low), high: p.high.max(d.high), rows: p.rows + d.rows })
+                }
+                _ => None,
+            }),
+        }
+    }
+
     /// The prediction interval of a latency this profile's calibrated level produced.
     pub fn interval(&self, l: &Latency) -> LatencyInterval {
         let prefill = self.interval_prefill.map(|i| i.around(l.prefill_secs));
@@ -299,7 +332,8 @@ impl CalibrationProfile {
                 (Some(p), Some(d)) => Some([p[0] + d[0], p[1] + d[1]]),
                 // Without generated tokens the total is the prefill.
                 (Some(p), None) if l.decode_secs == 0.0 => Some(p),
-                _ => None,
+                // Whole requests measured: their interval speaks for the total.
+                _ => self.interval_request.map(|i| i.around(l.total_secs)),
             },
         }
     }
@@ -314,13 +348,34 @@ pub struct CalibrationReport {
     pub skipped: Vec<SkippedRow>,
 }
 
-/// A usable observation: a target and architecture, the phase and the measured seconds.
+/// What an observation's seconds measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Measured {
+    /// One decode step.
+    Decode,
+    /// The prefill.
+    Prefill,
+    /// The whole request per generated token: (prefill + every decode step) / S_out.
+    Request,
+}
+
+impl Measured {
+    fn name(self) -> &'static str {
+        match self {
+            Measured::Decode => "decode",
+            Measured::Prefill => "prefill",
+            Measured::Request => "request",
+        }
+    }
+}
+
+/// A usable observation: a target and architecture, what was measured and the measured seconds.
 #[derive(Debug, Clone)]
 struct Obs {
     line: usize,
     arch: Architecture,
     target: Target,
-    decode: bool,
+    kind: Measured,
     measured_secs: f64,
     group: String,
     scope: Scope,
@@ -339,6 +394,10 @@ fn resolve(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             )));
             continue;
         };
+        if let (Some(config), None) = (&row.config, &row.architecture) {
+            skipped.push(skip(format!("its config.json ({config}) was not read: give the file to `rooflaw calibrate`, which reads it")));
+            continue;
+        }
         let arch = match &row.architecture {
             Some(spec) => spec.validate(),
             None => {
@@ -377,7 +436,9 @@ fn resolve(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             match k {
                 GroupKey::Device => scope.device = Some(target.device_id.clone()),
                 GroupKey::PowerMode => scope.power_mode = Some(target.power_mode.clone()),
-                GroupKey::Engine => scope.engine = Some(row.engine.clone()),
+                GroupKey::Engine => {
+                    scope.engine = Some(engine_family(&row.engine).map_or_else(|| row.engine.trim().to_string(), str::to_string))
+                }
                 GroupKey::Precision => scope.precision = Some(row.precision.clone()),
             }
         }
@@ -390,13 +451,13 @@ fn resolve(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             line,
             arch: arch.clone(),
             target: target.clone(),
-            decode: true,
+            kind: if row.rate_includes_prefill == Some(true) { Measured::Request } else { Measured::Decode },
             measured_secs: 1.0 / row.decode_tokens_per_sec,
             group: group.clone(),
             scope: scope.clone(),
         });
         if let Some(rate) = row.prefill_tokens_per_sec.filter(|r| r.is_finite() && *r > 0.0) {
-            obs.push(Obs { line, arch, target, decode: false, measured_secs: prompt as f64 / rate, group, scope });
+            obs.push(Obs { line, arch, target, kind: Measured::Prefill, measured_secs: prompt as f64 / rate, group, scope });
         }
     }
     (obs, skipped)
@@ -406,20 +467,37 @@ fn resolve(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
 /// and of the expert FFN GEMMs (both at those ceilings, without overheads), per measured unit (a decode
 /// step, or the prefill).
 fn obs_parts(o: &Obs, e: &Efficiency) -> (f64, f64) {
-    let phase = if o.decode { Phase::Decode } else { Phase::Prefill };
-    let (rest, experts) = phase_parts(&o.arch, &o.target, e, phase);
-    // A decode observation is one step of the measured workload: its operator seconds are the mean step.
-    let steps = if o.decode { o.target.workload.generated_tokens.max(1) as f64 } else { 1.0 };
-    (rest / steps, experts / steps)
+    let steps = o.target.workload.generated_tokens.max(1) as f64;
+    let phase = |phase| phase_parts(&o.arch, &o.target, e, phase);
+    match o.kind {
+        // A decode observation is one step of the measured workload: its operator seconds are the mean step.
+        Measured::Decode => {
+            let (rest, experts) = phase(Phase::Decode);
+            (rest / steps, experts / steps)
+        }
+        Measured::Prefill => phase(Phase::Prefill),
+        Measured::Request => {
+            let ((pr, pe), (dr, de)) = (phase(Phase::Prefill), phase(Phase::Decode));
+            ((pr + dr) / steps, (pe + de) / steps)
+        }
+    }
 }
 
-/// The fixed-time multipliers of an observation: layers per pass, and distinct routed experts per
-/// pass summed over the MoE layers.
+/// The fixed-time multipliers of an observation: layers per pass, passes, and distinct routed
+/// experts per pass summed over the MoE layers (per measured unit, as [`obs_parts`]).
 fn obs_fixed(o: &Obs) -> [f64; 3] {
-    let phase = if o.decode { Phase::Decode } else { Phase::Prefill };
     let layers = o.arch.layers as f64;
-    let routed = if o.arch.is_moe() { layers * routed_experts_per_pass(&o.arch, &o.target, phase) } else { 0.0 };
-    [layers, 1.0, routed]
+    let routed = |phase| if o.arch.is_moe() { layers * routed_experts_per_pass(&o.arch, &o.target, phase) } else { 0.0 };
+    match o.kind {
+        Measured::Decode => [layers, 1.0, routed(Phase::Decode)],
+        Measured::Prefill => [layers, 1.0, routed(Phase::Prefill)],
+        Measured::Request => {
+            // One prefill pass and S_out decode passes, per generated token.
+            let steps = o.target.workload.generated_tokens.max(1) as f64;
+            let per = |x: f64, y: f64| (x + steps * y) / steps;
+            [per(layers, layers), per(1.0, 1.0), per(routed(Phase::Prefill), routed(Phase::Decode))]
+        }
+    }
 }
 
 /// Least squares of Σ ((f_i·v − c_i)/m_i)² over v ≥ 0 (the first `free` entries of v; the others
@@ -528,7 +606,7 @@ struct Grid<'a> {
 
 impl<'a> Grid<'a> {
     fn new(obs: Vec<&'a Obs>) -> Self {
-        let wide = obs.iter().any(|o| !o.decode || o.arch.is_moe());
+        let wide = obs.iter().any(|o| o.kind != Measured::Decode || o.arch.is_moe());
         let compute: Vec<f64> = if wide { (1..=COMPUTE_STEPS).map(|k| k as f64 / COMPUTE_STEPS as f64).collect() } else { vec![1.0] };
         let mut parts = Vec::with_capacity(obs.len() * compute.len() * MEMORY_STEPS);
         for o in &obs {
@@ -548,7 +626,7 @@ impl<'a> Grid<'a> {
     /// Fits the observations `members` (indices into `obs`) with the MoE terms `terms` allows.
     fn fit(&self, members: &[usize], terms: MoeTerms) -> Efficiency {
         let obs: Vec<&Obs> = members.iter().map(|&i| self.obs[i]).collect();
-        let identified = obs.iter().any(|o| !o.decode);
+        let identified = obs.iter().any(|o| o.kind != Measured::Decode);
         let fit_moe = moe_architectures(&obs) >= MOE_ARCHITECTURES_TO_FIT;
         let top = self.compute.len() - 1;
         let c_choices: Vec<usize> = if identified { (0..self.compute.len()).collect() } else { vec![top] };
@@ -611,7 +689,16 @@ fn predict_obs(o: &Obs, e: &Efficiency) -> f64 {
 
 /// (measured, leave-one-out predicted) seconds of one phase's rows.
 fn phase_pairs(rows: &[FittedRow], phase: &str) -> Vec<(f64, f64)> {
-    rows.iter().filter(|r| r.phase == phase).filter_map(|r| r.loo_predicted_secs.map(|p| (r.measured_secs, p))).collect()
+    rows.iter()
+        .filter(|r| if phase == "request" { r.phase == phase } else { in_phase(r, phase) })
+        .filter_map(|r| r.loo_predicted_secs.map(|p| (r.measured_secs, p)))
+        .collect()
+}
+
+/// Whether a fitted row speaks for `phase`: a whole request per generated token counts as decode (the
+/// time per generated token it is), alongside the decode steps.
+fn in_phase(r: &FittedRow, phase: &str) -> bool {
+    r.phase == phase || (phase == "decode" && r.phase == "request")
 }
 
 /// Fits one profile per group of rows (one profile for all rows when `group_by` is empty).
@@ -663,7 +750,7 @@ pub fn fit(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
                 line: o.line,
                 model: o.arch.name.clone(),
                 device: o.target.device_id.clone(),
-                phase: if o.decode { "decode" } else { "prefill" }.to_string(),
+                phase: o.kind.name().to_string(),
                 measured_secs: o.measured_secs,
                 predicted_secs: predict_obs(o, &eff),
                 loo_predicted_secs: *l,
@@ -673,12 +760,12 @@ pub fn fit(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             let errs: Vec<f64> = rows.iter().filter_map(|r| f(r).map(|p| (p - r.measured_secs).abs() / r.measured_secs)).collect();
             (!errs.is_empty()).then(|| errs.iter().sum::<f64>() / errs.len() as f64)
         };
-        let phase_loo = |phase: &str| mape(&|r| r.loo_predicted_secs.filter(|_| r.phase == phase));
+        let phase_loo = |phase: &str| mape(&|r| r.loo_predicted_secs.filter(|_| in_phase(r, phase)));
         profiles.push(CalibrationProfile {
             label: if g.is_empty() { "all rows".to_string() } else { g },
             scope: members[0].scope.clone(),
             efficiency: eff,
-            eta_compute_identified: members.iter().any(|o| !o.decode),
+            eta_compute_identified: members.iter().any(|o| o.kind != Measured::Decode),
             rows_used: members.len(),
             in_sample_mape: mape(&|r| Some(r.predicted_secs)).unwrap_or(0.0),
             loo_mape: mape(&|r| r.loo_predicted_secs),
@@ -686,6 +773,7 @@ pub fn fit(rows: &[MeasurementRow], catalogue: &Catalogue, group_by: &[GroupKey]
             loo_mape_prefill: phase_loo("prefill"),
             interval_decode: Interval::from_loo(&phase_pairs(&rows, "decode")),
             interval_prefill: Interval::from_loo(&phase_pairs(&rows, "prefill")),
+            interval_request: Interval::from_loo(&phase_pairs(&rows, "request")),
             rows,
         });
     }
@@ -733,20 +821,231 @@ pub fn select_profile<'a>(profiles: &'a [CalibrationProfile], target: &Target) -
     profiles.iter().filter(|p| fits(p)).max_by_key(|p| specificity(p)).or(profiles.first())
 }
 
-/// The built-in profile: all public Jetson Orin rows of `data/orin_measurements.csv` (MLC, W4A16 decode)
-/// fitted together. Used by the calibrated level when no other calibration is given.
-pub fn builtin_calibration() -> &'static CalibrationProfile {
-    static PROFILE: OnceLock<CalibrationProfile> = OnceLock::new();
-    PROFILE.get_or_init(|| {
-        #[allow(clippy::expect_used)] // reason: embedded data, fitted in the tests (`builtin_profile_fits_the_public_rows`)
-        let rows = parse_measurements(include_str!("../data/orin_measurements.csv"), "built-in measurements").expect("embedded CSV parses");
-        #[allow(clippy::expect_used)] // reason: as above
-        let report = fit(&rows, &Catalogue::default(), &[]).expect("embedded rows fit");
-        let mut report = report;
-        let mut p = report.profiles.remove(0);
-        p.label = "built-in: public Jetson Orin decode rates (MLC, W4A16), all rows".to_string();
-        p
+/// The engines `--engine` and the built-in profiles know, and what each is.
+pub const ENGINES: [(&str, &str); 8] = [
+    ("mlc", "MLC LLM (TVM-compiled CUDA kernels; q4f16_ft / q4f16_1)"),
+    ("llama.cpp", "llama.cpp (GGUF; CUDA, Vulkan or CPU)"),
+    ("vllm", "vLLM (W4A16 and AWQ checkpoints)"),
+    ("tensorrt-llm", "TensorRT-LLM"),
+    ("tinychat", "TinyChat (AWQ W4A16)"),
+    ("transformers", "Hugging Face transformers (PyTorch eager)"),
+    ("ollama", "Ollama (a vendored llama.cpp)"),
+    ("burn", "burn, the trainer's own model (rooflaw measure latency --engine burn)"),
+];
+
+/// The engine the calibrated level assumes when none is named: the one the built-in measurements
+/// cover best.
+pub const DEFAULT_ENGINE: &str = "mlc";
+
+/// The engine family a measurement's engine label names (`MLC 0.1.2` → `mlc`, `llama.cpp b10964
+/// (CUDA)` → `llama.cpp`), or None for an engine outside [`ENGINES`].
+pub fn engine_family(label: &str) -> Option<&'static str> {
+    let l = label.to_ascii_lowercase();
+    // Order matters: Ollama vendors llama.cpp, and TinyChat's README benchmarks transformers.
+    let family = if l.contains("ollama") {
+        "ollama"
+    } else if l.contains("transformers") {
+        "transformers"
+    } else if l.contains("mlc") {
+        "mlc"
+    } else if l.contains("llama.cpp") || l.contains("llama_cpp") || l.contains("llama-cpp") || l.contains("llamacpp") {
+        "llama.cpp"
+    } else if l.contains("vllm") {
+        "vllm"
+    } else if l.contains("tensorrt") || l.contains("trt-llm") || l.contains("trtllm") {
+        "tensorrt-llm"
+    } else if l.contains("tinychat") {
+        "tinychat"
+    } else if l.trim() == "burn" || l.starts_with("burn ") {
+        "burn"
+    } else {
+        return None;
+    };
+    Some(family)
+}
+
+/// An engine name given by a user: its family, or an error that lists the known engines.
+pub fn parse_engine(name: &str) -> Result<&'static str> {
+    engine_family(name).ok_or_else(|| Error::Unknown {
+        kind: "engine",
+        name: name.to_string(),
+        fix: format!("use one of {}", ENGINES.iter().map(|(e, _)| *e).collect::<Vec<_>>().join(", ")),
     })
+}
+
+/// The built-in profiles: one per engine with at least 3 usable public Jetson Orin rows in
+/// `data/orin_measurements.csv`, then every row pooled (the profile an engine without rows of its own
+/// gets: its leave-one-out residuals span the engines' spread, so its interval is wider).
+pub fn builtin_profiles() -> &'static [CalibrationProfile] {
+    static PROFILES: OnceLock<Vec<CalibrationProfile>> = OnceLock::new();
+    PROFILES.get_or_init(|| {
+        #[allow(clippy::expect_used)] // reason: embedded data, fitted in the tests (`builtin_profiles_fit_the_public_rows`)
+        let rows = parse_measurements(include_str!("../data/orin_measurements.csv"), "built-in measurements").expect("embedded CSV parses");
+        let cat = Catalogue::default();
+        #[allow(clippy::expect_used)] // reason: as above
+        let mut profiles = fit(&rows, &cat, &[GroupKey::Engine]).expect("embedded rows fit").profiles;
+        for p in &mut profiles {
+            p.label = format!("built-in: {}, public Jetson Orin measurements ({} rows)", p.label, p.rows_used);
+        }
+        #[allow(clippy::expect_used)] // reason: as above
+        let mut pooled = fit(&rows, &cat, &[]).expect("embedded rows fit").profiles.remove(0);
+        pooled.label = format!("built-in: every engine pooled, public Jetson Orin measurements ({} rows)", pooled.rows_used);
+        profiles.push(pooled);
+        profiles
+    })
+}
+
+/// The built-in profile of `engine` (a name [`parse_engine`] accepts). An engine without public rows of
+/// its own gets the pooled profile, labelled so.
+pub fn builtin_for_engine(engine: &str) -> Result<CalibrationProfile> {
+    let family = parse_engine(engine)?;
+    let all = builtin_profiles();
+    if let Some(p) = all.iter().find(|p| p.scope.engine.as_deref() == Some(family)) {
+        return Ok(p.clone());
+    }
+    let mut pooled =
+        all.last().cloned().ok_or_else(|| Error::invalid("engine", "no built-in profile", "fit one with rooflaw calibrate"))?;
+    pooled.label = format!("{} — fewer than 3 usable public {family} measurements, so every engine's rows pooled", pooled.label);
+    Ok(pooled)
+}
+
+/// The built-in profile of the default engine ([`DEFAULT_ENGINE`]). Used by the calibrated level when
+/// no engine and no other calibration is given.
+pub fn builtin_calibration() -> &'static CalibrationProfile {
+    #[allow(clippy::expect_used)] // reason: the default engine has rows in the embedded data (`builtin_profiles_fit_the_public_rows`)
+    builtin_profiles()
+        .iter()
+        .find(|p| p.scope.engine.as_deref() == Some(DEFAULT_ENGINE))
+        .expect("the default engine has a built-in profile")
+}
+
+/// One measurement priced by the profile of its engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluatedRow {
+    /// Data line.
+    pub line: usize,
+    /// Model id.
+    pub model: String,
+    /// Device id.
+    pub device: String,
+    /// Engine family (or the label as written, for an engine outside [`ENGINES`]).
+    pub engine: String,
+    /// "decode", "prefill" or "request".
+    pub phase: String,
+    /// Measured seconds.
+    pub measured_secs: f64,
+    /// The profile's prediction.
+    pub predicted_secs: f64,
+    /// The prediction's 90% interval, where the profile has one for the phase.
+    pub interval_secs: Option<[f64; 2]>,
+    /// The profile that priced it.
+    pub profile: String,
+}
+
+/// The error of one engine's rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineError {
+    /// Engine.
+    pub engine: String,
+    /// The profile that priced its rows.
+    pub profile: String,
+    /// Rows.
+    pub rows: usize,
+    /// Mean absolute relative error.
+    pub mape: f64,
+    /// Median absolute relative error.
+    pub median_ape: f64,
+    /// Share of the rows with an interval whose measurement falls inside it.
+    pub interval_coverage: Option<f64>,
+}
+
+/// What `rooflaw calibrate --evaluate` reports: every row against the current profiles, and the error
+/// per engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Error per engine.
+    pub engines: Vec<EngineError>,
+    /// Every priced row.
+    pub rows: Vec<EvaluatedRow>,
+    /// Rows that could not be priced, with reasons.
+    pub skipped: Vec<SkippedRow>,
+}
+
+/// Prices every measurement with the profile of its engine: from `profiles` when given (the one whose
+/// engine, device and power mode match), else the built-in profile of the engine (the pooled one for
+/// an engine without public rows, or outside [`ENGINES`]), and reports the error per engine.
+pub fn evaluate(rows: &[MeasurementRow], catalogue: &Catalogue, profiles: &[CalibrationProfile]) -> Result<Evaluation> {
+    let (obs, skipped) = resolve(rows, catalogue, &[GroupKey::Engine]);
+    if obs.is_empty() {
+        return Err(Error::invalid(
+            "measurements",
+            "no row could be priced",
+            "each row needs a reference model (or a config.json), a priced device mode and a modelled precision",
+        ));
+    }
+    let mut out = Vec::new();
+    for o in &obs {
+        let engine = o.scope.engine.clone().unwrap_or_default();
+        let family = engine_family(&engine);
+        let profile = if profiles.is_empty() {
+            match family {
+                Some(f) => builtin_for_engine(f)?,
+                None => builtin_for_engine(DEFAULT_ENGINE).map(|_| {
+                    let mut p = builtin_profiles().last().cloned().unwrap_or_else(|| builtin_calibration().clone());
+                    p.label = format!("{} — {engine} is not a known engine", p.label);
+                    p
+                })?,
+            }
+        } else {
+            let same: Vec<CalibrationProfile> = profiles
+                .iter()
+                .filter(|p| p.scope.engine.as_deref().is_none_or(|e| engine_family(e).unwrap_or(e) == family.unwrap_or(&engine)))
+                .cloned()
+                .collect();
+            let pool = if same.is_empty() { profiles } else { &same[..] };
+            select_profile(pool, &o.target)
+                .cloned()
+                .ok_or_else(|| Error::invalid("calibration", "no profile", "give a calibration file"))?
+        };
+        let predicted = predict_obs(o, &profile.efficiency);
+        let interval = match o.kind {
+            Measured::Prefill => profile.interval_prefill,
+            Measured::Decode | Measured::Request => profile.interval_decode,
+        };
+        out.push(EvaluatedRow {
+            line: o.line,
+            model: o.arch.name.clone(),
+            device: o.target.device_id.clone(),
+            engine,
+            phase: o.kind.name().to_string(),
+            measured_secs: o.measured_secs,
+            predicted_secs: predicted,
+            interval_secs: interval.map(|i| i.around(predicted)),
+            profile: profile.label.clone(),
+        });
+    }
+    let mut engines: Vec<String> = out.iter().map(|r| r.engine.clone()).collect();
+    engines.sort();
+    engines.dedup();
+    let summary = engines
+        .into_iter()
+        .map(|engine| {
+            let mine: Vec<&EvaluatedRow> = out.iter().filter(|r| r.engine == engine).collect();
+            let mut ape: Vec<f64> = mine.iter().map(|r| ((r.predicted_secs - r.measured_secs) / r.measured_secs).abs()).collect();
+            ape.sort_by(f64::total_cmp);
+            let with: Vec<&&EvaluatedRow> = mine.iter().filter(|r| r.interval_secs.is_some()).collect();
+            let inside = with.iter().filter(|r| r.interval_secs.is_some_and(|[lo, hi]| (lo..=hi).contains(&r.measured_secs))).count();
+            EngineError {
+                profile: mine[0].profile.clone(),
+                rows: mine.len(),
+                mape: ape.iter().sum::<f64>() / ape.len() as f64,
+                median_ape: if ape.len() % 2 == 1 { ape[ape.len() / 2] } else { (ape[ape.len() / 2 - 1] + ape[ape.len() / 2]) / 2.0 },
+                interval_coverage: (!with.is_empty()).then(|| inside as f64 / with.len() as f64),
+                engine,
+            }
+        })
+        .collect();
+    Ok(Evaluation { engines: summary, rows: out, skipped })
 }
 
 #[cfg(test)]
@@ -786,14 +1085,45 @@ mod tests {
     }
 
     #[test]
-    fn builtin_profile_fits_the_public_rows() {
+    fn builtin_profiles_fit_the_public_rows_per_engine() {
+        let all = builtin_profiles();
+        let engines: Vec<&str> = all.iter().filter_map(|p| p.scope.engine.as_deref()).collect();
+        // transformers has 2 rows: too few for a profile of its own.
+        assert_eq!(engines, ["llama.cpp", "mlc", "ollama", "tensorrt-llm", "tinychat", "vllm"]);
+        assert!(all.last().unwrap().label.contains("every engine pooled"));
         let p = builtin_calibration();
-        // 10 rows: 7 MLC q4f16 rows resolve; the GGUF row, the Q2_K row and LFM2.5 are skipped.
-        assert_eq!(p.rows_used, 7);
+        assert_eq!(p.scope.engine.as_deref(), Some(DEFAULT_ENGINE));
+        // MLC: 11 decode rows and one prefill (Llama-2-7B on AGX Orin, 632.8 tokens/s), which identifies η_c.
+        assert_eq!(p.rows_used, 12);
+        assert!(p.eta_compute_identified);
         assert!(p.efficiency.memory > 0.3 && p.efficiency.memory <= 1.0, "{:?}", p.efficiency);
-        assert!(p.in_sample_mape < 0.15, "{}", p.in_sample_mape);
-        assert!(p.loo_mape.unwrap() >= p.in_sample_mape);
-        assert!(!p.eta_compute_identified);
+        assert!(p.in_sample_mape < 0.15 && p.loo_mape.unwrap() >= p.in_sample_mape, "{p:?}");
+        // vLLM's rows are output throughputs that include the 2,048-token prefill: fitted as whole requests.
+        let vllm = builtin_for_engine("vLLM 0.8").unwrap();
+        assert!(vllm.rows.iter().all(|r| r.phase == "request") && vllm.rows_used >= 10, "{vllm:?}");
+        // An engine without rows of its own is priced by the pooled profile, and says so; an unknown one
+        // is refused with the list.
+        assert!(builtin_for_engine("transformers").unwrap().label.contains("fewer than 3 usable public transformers measurements"));
+        let err = builtin_for_engine("tgi").unwrap_err().to_string();
+        assert!(err.contains("mlc, llama.cpp, vllm"), "{err}");
+    }
+
+    #[test]
+    fn each_engine_is_priced_best_by_its_own_profile() {
+        // The built-in rows, each priced by its own engine's profile, against all of them priced by the
+        // default (MLC) profile: the engine key must lower the error of the engines that differ from MLC.
+        let rows = parse_measurements(include_str!("../data/orin_measurements.csv"), "m.csv").unwrap();
+        let cat = Catalogue::default();
+        let own = evaluate(&rows, &cat, &[]).unwrap();
+        let mlc_only = evaluate(&rows, &cat, std::slice::from_ref(builtin_calibration())).unwrap();
+        let mape = |e: &Evaluation, engine: &str| e.engines.iter().find(|x| x.engine == engine).unwrap().mape;
+        for engine in ["vllm", "llama.cpp", "tensorrt-llm", "tinychat"] {
+            assert!(mape(&own, engine) < mape(&mlc_only, engine), "{engine}: {} vs {}", mape(&own, engine), mape(&mlc_only, engine));
+        }
+        // In-sample, the 90% intervals cover most rows.
+        let covered: Vec<f64> = own.engines.iter().filter_map(|e| e.interval_coverage).collect();
+        assert!(covered.iter().sum::<f64>() / covered.len() as f64 > 0.8, "{:?}", own.engines);
+        assert!(own.rows.iter().all(|r| r.predicted_secs > 0.0) && own.skipped.iter().any(|s| s.model == "Gemma-2-2B"));
     }
 
     #[test]
@@ -825,6 +1155,8 @@ mod tests {
                 prompt_tokens: None,
                 generated_tokens: None,
                 prefill_tokens_per_sec: None,
+                rate_includes_prefill: None,
+                config: None,
                 architecture: None,
             });
         }
@@ -869,6 +1201,8 @@ mod tests {
                 prompt_tokens: Some(128),
                 generated_tokens: Some(32),
                 prefill_tokens_per_sec: Some(128.0 / lat.prefill_secs),
+                rate_includes_prefill: None,
+                config: None,
                 architecture: Some(spec),
             });
         }
@@ -941,6 +1275,8 @@ mod tests {
                     prompt_tokens: Some(128),
                     generated_tokens: Some(32),
                     prefill_tokens_per_sec: Some(128.0 / lat.prefill_secs),
+                    rate_includes_prefill: None,
+                    config: None,
                     architecture: Some(spec.clone()),
                 });
             }
@@ -967,10 +1303,10 @@ mod tests {
         assert!((i.low - 0.75374).abs() < 2e-5 && (i.high - 1.44607).abs() < 2e-5, "{i:?}");
         assert_eq!(i.around(2.0), [2.0 * i.low, 2.0 * i.high]);
         assert!(Interval::from_loo(&pairs[..2]).is_none());
-        // The built-in profile has decode rows, no prefill rows: a decode interval only.
+        // The built-in MLC profile has 11 decode rows and one prefill row: a decode interval only.
         let p = builtin_calibration();
         let d = p.interval_decode.unwrap();
-        assert!(d.low < 1.0 && d.high > 1.0 && d.rows == 7, "{d:?}");
+        assert!(d.low < 1.0 && d.high > 1.0 && d.rows == 11, "{d:?}");
         assert!(p.interval_prefill.is_none());
         let l = Latency { prefill_secs: 0.5, decode_secs: 2.0, decode_per_token_secs: 0.02, total_secs: 2.5 };
         let li = p.interval(&l);
@@ -980,22 +1316,26 @@ mod tests {
 
     #[test]
     fn grouped_profiles_are_picked_by_device() {
-        let rows = parse_measurements(include_str!("../data/orin_measurements.csv"), "m.csv").unwrap();
+        let rows: Vec<MeasurementRow> = parse_measurements(include_str!("../data/orin_measurements.csv"), "m.csv")
+            .unwrap()
+            .into_iter()
+            .filter(|r| engine_family(&r.engine) == Some("mlc"))
+            .collect();
         let cat = Catalogue::default();
         let report = fit(&rows, &cat, &[GroupKey::Device]).unwrap();
-        // AGX Orin has 2 usable rows and the Orin Nano Super 2: only the Orin Nano 8GB (3 rows) gets a profile.
-        assert_eq!(report.profiles.len(), 1);
-        assert_eq!(report.profiles[0].scope.device.as_deref(), Some("jetson-orin-nano-8gb"));
+        // MLC rows: 4 usable on AGX Orin, 4 on the Orin Nano, 3 on the Orin Nano Super; none on the Orin NX.
+        let devices: Vec<&str> = report.profiles.iter().filter_map(|p| p.scope.device.as_deref()).collect();
+        assert_eq!(devices, ["jetson-agx-orin-64gb", "jetson-orin-nano-8gb", "jetson-orin-nano-super-8gb"]);
         let nano = Target::new(cat.get("jetson-orin-nano-8gb").unwrap(), None, Workload::PAPER, Precision::FP16).unwrap();
         assert_eq!(select_profile(&report.profiles, &nano).unwrap().scope.device.as_deref(), Some("jetson-orin-nano-8gb"));
         // A device without its own profile falls back to the first one rather than failing.
-        let agx = Target::new(cat.get("jetson-agx-orin-64gb").unwrap(), None, Workload::PAPER, Precision::FP16).unwrap();
-        assert!(select_profile(&report.profiles, &agx).is_some());
+        let nx = Target::new(cat.get("jetson-orin-nx-16gb").unwrap(), None, Workload::PAPER, Precision::FP16).unwrap();
+        assert!(select_profile(&report.profiles, &nx).is_some());
         let mut pooled = builtin_calibration().clone();
         pooled.label = "pooled".into();
-        let both = [pooled, report.profiles[0].clone()];
+        let both = [pooled, report.profiles[1].clone()];
         assert_eq!(select_profile(&both, &nano).unwrap().scope.device.as_deref(), Some("jetson-orin-nano-8gb"));
-        assert_eq!(select_profile(&both, &agx).unwrap().label, "pooled");
+        assert_eq!(select_profile(&both, &nx).unwrap().label, "pooled");
     }
 
     #[test]

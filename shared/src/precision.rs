@@ -182,7 +182,8 @@ impl Precision {
         let l = label.trim().to_ascii_lowercase();
         let first = l.split(|c: char| c.is_whitespace() || c == '(').next().unwrap_or("");
         let w4a16 = Precision { weights: DType::Int4, activations: DType::Fp16, kv: DType::Fp16 };
-        if first.starts_with("q4f16") || first.starts_with("q4_") || first == "int4" || first == "w4a16" {
+        // AWQ and GPTQ checkpoints are 4-bit weight-only (W4A16) as engines run them on Orin.
+        if first.starts_with("q4f16") || first.starts_with("q4_") || matches!(first, "int4" | "w4a16" | "awq" | "gptq") {
             return Some(w4a16);
         }
         if first.starts_with("q8_") || first.starts_with("q8f16") {
@@ -232,6 +233,7 @@ mod tests {
     fn engine_labels() {
         assert_eq!(Precision::from_engine_label("q4f16_ft (4-bit weights fp16 math)").unwrap().weights, DType::Int4);
         assert_eq!(Precision::from_engine_label("Q8_0").unwrap().weights, DType::Int8);
+        assert_eq!(Precision::from_engine_label("AWQ int4 g128 (W4A16)").unwrap().weights, DType::Int4);
         assert_eq!(Precision::from_engine_label("GGUF (see source)"), None);
         assert_eq!(Precision::from_engine_label("Q2_K"), None);
     }

@@ -165,6 +165,42 @@ async fn pasting_qwen_config_shows_its_exact_parameter_count() -> Result<()> {
 
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
+async fn the_engine_choice_reprices_the_calibrated_level_with_its_interval() -> Result<()> {
+    // Native: Llama-3.1-8B at W4A16 on AGX Orin (defaults: batch 1, 1,024 + 128 tokens), per engine.
+    let cat = Catalogue::default();
+    let t = Target::new(cat.get("jetson-agx-orin-64gb")?, None, Workload::new(1, 1024, 128)?, Precision::preset("int4")?)?;
+    let arch = rooflaw::models::find_model("llama-3.1-8b")?.architecture()?;
+    let interval = |engine: &str| -> Result<String> {
+        let p = rooflaw::report::predict(&arch, &t, &rooflaw::calibrate::builtin_for_engine(engine)?);
+        let [lo, hi] = p.calibrated_interval.decode_secs.ok_or_else(|| anyhow::anyhow!("no decode interval"))?;
+        Ok(format!("{:.2} ms – {:.2} ms", lo * 1e3, hi * 1e3))
+    };
+    let s = open().await?;
+    let r = async {
+        let mut shown = Vec::new();
+        for engine in ["mlc", "vllm"] {
+            goto(
+                &s,
+                &format!("#/arch?model=llama-3.1-8b&device=jetson-agx-orin-64gb&precision=int4&prompt=1024&generate=128&engine={engine}"),
+            )
+            .await?;
+            let row =
+                wait_for(&s.client, "const r = document.getElementById('calibrated-interval'); return r && r.textContent;", 30).await?;
+            let row = row.as_str().unwrap_or("").to_string();
+            ensure!(row.contains(&interval(engine)?), "{engine}: the page shows '{row}', natively {}", interval(engine)?);
+            let selected = wait_for(&s.client, "return document.getElementById('in-engine').value;", 5).await?;
+            ensure!(selected == serde_json::json!(engine), "{selected}");
+            shown.push(row);
+        }
+        ensure!(shown[0] != shown[1], "the engine changes the calibrated interval");
+        Ok(())
+    }
+    .await;
+    finish(s, "the_engine_choice_reprices_the_calibrated_level_with_its_interval", r).await
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the built site and chromium-driver: scripts/test.sh runs it"]
 async fn a_url_reproduces_a_view() -> Result<()> {
     // The same search run natively: Table 5 on the Orin Nano 8GB, decode objective, roofline level,
     // FP16, paper workload, 50 ms budget.

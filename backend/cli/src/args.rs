@@ -580,6 +580,10 @@ pub struct TheoryArgs {
     /// GQA ratio where it is taken as given.
     #[arg(long)]
     pub gqa: Option<f64>,
+    /// Scale π and β by this engine's built-in calibrated efficiencies (mlc, llama.cpp, vllm,
+    /// tensorrt-llm, tinychat, transformers, ollama, burn); default: peak.
+    #[arg(long)]
+    pub engine: Option<String>,
     #[command(flatten)]
     pub law: LawChoice,
 }
@@ -663,10 +667,16 @@ pub struct TargetArgs {
     #[arg(long)]
     pub kv: Option<String>,
     /// Calibration for the calibrated level (a JSON written by `rooflaw calibrate --out`; with several
-    /// profiles, the one matching the device and power mode); default: the built-in fit on public Jetson
-    /// Orin measurements.
+    /// profiles, the one matching the engine, device and power mode); default: the engine's built-in
+    /// fit on public Jetson Orin measurements.
     #[arg(long, value_name = "FILE")]
     pub calibration: Option<PathBuf>,
+    /// Inference engine of the calibrated level (mlc, llama.cpp, vllm, tensorrt-llm, tinychat,
+    /// transformers, ollama, burn); default: mlc, or with --calibration the profile matching the
+    /// device. An engine without public measurements of its own is priced with every engine's rows
+    /// pooled, and says so.
+    #[arg(long)]
+    pub engine: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -713,18 +723,28 @@ pub enum GroupArg {
 pub struct CalibrateArgs {
     /// Measurements: a CSV (columns: device, power_mode, engine, precision, model, batch,
     /// decode_tokens_per_sec; optional hf_architecture, source, prompt_tokens, generated_tokens,
-    /// prefill_tokens_per_sec), or the JSON lines `measure latency --out FILE` appends.
-    #[arg(required_unless_present = "from_server", conflicts_with = "from_server")]
+    /// prefill_tokens_per_sec, rate_includes_prefill, and config: a config.json path relative to the
+    /// CSV for a model that is not a reference model), or the JSON lines `measure latency --out FILE`
+    /// appends.
+    #[arg(required_unless_present_any = ["from_server", "evaluate"], conflicts_with_all = ["from_server", "evaluate"])]
     pub measurements: Option<PathBuf>,
     /// Fit the measurements stored on a rooflaw server instead (http://HOST:PORT; its custom devices are
     /// added to the catalogue).
     #[arg(long, value_name = "URL")]
     pub from_server: Option<String>,
+    /// Fit nothing: price every row of this measurements file with the current profile of its engine
+    /// (the built-in ones, or --calibration FILE) and report the error per engine.
+    #[arg(long, value_name = "FILE", conflicts_with = "from_server")]
+    pub evaluate: Option<PathBuf>,
+    /// With --evaluate: the profiles to evaluate (a file `calibrate --out` wrote) instead of the
+    /// built-in ones.
+    #[arg(long, value_name = "FILE", requires = "evaluate")]
+    pub calibration: Option<PathBuf>,
     /// Fit one profile per value of these fields (comma-separated); default: one profile for all rows.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub group_by: Vec<GroupArg>,
     /// Write the fitted profile (or, with --group-by, every profile) as JSON for `predict --calibration
-    /// FILE`, which picks the profile matching the target's device and power mode.
+    /// FILE`, which picks the profile matching the target's engine, device and power mode.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

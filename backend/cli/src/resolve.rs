@@ -9,12 +9,13 @@ use rooflaw::api::{
     Context, FrontierRequest, LawRequest, MatchRequest, MemoryBudget, ModelRequest, PredictRequest, SearchRequest, TargetRequest,
     TheoryRequest,
 };
-use rooflaw::calibrate::{profiles_from_json, GroupKey};
+use rooflaw::calibrate::{parse_measurements, profiles_from_json, CalibrationProfile, GroupKey, MeasurementRow};
 use rooflaw::fit::{FitOptions, Robust};
 use rooflaw::hardware::parse_devices;
+use rooflaw::hf::from_hf_config;
 use rooflaw::law::{find_law, Law};
 use rooflaw::space::{find_space, DesignSpace};
-use rooflaw::{Architecture, Level};
+use rooflaw::{Architecture, ArchitectureSpec, Level};
 
 use crate::args::{
     BackendArg, CalibrateArgs, DataDirArg, DatabaseArgs, EngineArg, FetchArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice,
@@ -77,7 +78,11 @@ pub fn target(t: &TargetArgs, ctx: &mut Context) -> Result<TargetRequest> {
         weights: t.weights.clone(),
         activations: t.activations.clone(),
         kv: t.kv.clone(),
+        engine: t.engine.clone(),
     };
+    if let Some(e) = &t.engine {
+        rooflaw::calibrate::parse_engine(e)?;
+    }
     // Check it now, so that every command reports a bad target the same way, with the CLI's how-to.
     how(r.resolve(&ctx.catalogue), "see `rooflaw devices list`; add a device with --devices FILE")?;
     Ok(r)
@@ -144,26 +149,45 @@ pub fn roofline_plot(a: &PlotArgs, ctx: &mut Context) -> Result<RooflinePlot> {
 /// `calibrate`: the measurements' text, the grouping and the output file.
 #[derive(Debug)]
 pub struct Calibrate {
-    /// The measurements CSV.
-    pub text: String,
-    /// Its name in messages.
-    pub what: String,
+    /// The measurements, with the config.json files they name read.
+    pub rows: Vec<MeasurementRow>,
     /// Fields that split the rows into profiles.
     pub group_by: Vec<GroupKey>,
     /// Where to write the profiles.
     pub out: Option<PathBuf>,
+    /// Price the rows with these profiles (empty: the built-in ones) instead of fitting.
+    pub evaluate: Option<Vec<CalibrationProfile>>,
 }
 
 /// `calibrate`.
 pub fn calibrate(a: &CalibrateArgs, ctx: &mut Context) -> Result<Calibrate> {
-    let (text, what) = match (&a.from_server, &a.measurements) {
-        (Some(url), _) => (server_measurements(url, ctx)?, format!("the measurements on {url}")),
-        (None, Some(p)) => (read(p, "measurements file")?, p.display().to_string()),
-        (None, None) => bail!("give a measurements file, or --from-server URL"),
+    let (text, what, dir) = match (&a.from_server, &a.measurements, &a.evaluate) {
+        (Some(url), _, _) => (server_measurements(url, ctx)?, format!("the measurements on {url}"), None),
+        (None, Some(p), _) | (None, None, Some(p)) => {
+            (read(p, "measurements file")?, p.display().to_string(), p.parent().map(Path::to_path_buf))
+        }
+        (None, None, None) => bail!("give a measurements file, --evaluate FILE, or --from-server URL"),
+    };
+    let mut rows = parse_measurements(&text, &what)?;
+    for (i, row) in rows.iter_mut().enumerate() {
+        if let (Some(config), None) = (&row.config, &row.architecture) {
+            let path = dir.as_deref().unwrap_or(Path::new(".")).join(config);
+            let arch =
+                from_hf_config(&read(&path, "config.json")?).map_err(|e| anyhow!("{what} row {}: {}: {e}", i + 1, path.display()))?;
+            // The row's model name names it in the reports.
+            row.architecture = Some(ArchitectureSpec { name: Some(row.model.clone()), ..arch.to_spec() });
+        }
+    }
+    let evaluate = match (&a.evaluate, &a.calibration) {
+        (None, _) => None,
+        (Some(_), None) => Some(Vec::new()),
+        (Some(_), Some(p)) => Some(
+            profiles_from_json(&read(p, "calibration file")?, &p.display().to_string())
+                .map_err(|e| anyhow!("{e} (write one with `rooflaw calibrate MEASUREMENTS.csv --out PROFILE.json`)"))?,
+        ),
     };
     Ok(Calibrate {
-        text,
-        what,
+        rows,
         group_by: a
             .group_by
             .iter()
@@ -175,6 +199,7 @@ pub fn calibrate(a: &CalibrateArgs, ctx: &mut Context) -> Result<Calibrate> {
             })
             .collect(),
         out: a.out.clone(),
+        evaluate,
     })
 }
 
@@ -324,6 +349,7 @@ pub fn theory(a: &TheoryArgs, ctx: &mut Context) -> Result<TheoryRequest> {
         ffn_ratio: a.ffn_ratio,
         gqa: a.gqa,
         law: law(&a.law, ctx)?,
+        engine: a.engine.clone(),
     })
 }
 

@@ -230,6 +230,8 @@ impl LatencyRecord {
             prompt_tokens: Some(plan.depth + plan.prompt),
             generated_tokens: Some(plan.generate),
             prefill_tokens_per_sec: (plan.depth == 0).then(|| plan.prompt as f64 / prefill.median),
+            rate_includes_prefill: None,
+            config: None,
             architecture: Some(arch.to_spec()),
         };
         Ok(LatencyRecord {

@@ -5,7 +5,6 @@
 
 use rooflaw::api::defaults;
 use rooflaw::arch::{AttentionBias, QkNorm};
-use rooflaw::calibrate::builtin_calibration;
 use rooflaw::cost::Phase;
 use rooflaw::layout::{place_labels, text_width, Label, Rect};
 use rooflaw::report::predict;
@@ -129,10 +128,10 @@ pub fn arch_page(props: &Props) -> Html {
             if let Some(e) = &err { <p class="field-error" id="arch-error">{ e }</p> }
         </fieldset>
     };
-    let body = match (&arch, &target) {
-        (Ok(a), Ok(t)) => {
+    let calibration = crate::inputs::calibration_of(q);
+    let body = match (&arch, &target, &calibration) {
+        (Ok(a), Ok(t), Ok(cal)) => {
             let p = a.params();
-            let cal = builtin_calibration();
             let pred = predict(a, t, cal);
             let pre = breakdown(a, t, Level::Roofline, &cal.efficiency, Phase::Prefill);
             let dec = breakdown(a, t, Level::Roofline, &cal.efficiency, Phase::Decode);
@@ -162,7 +161,7 @@ pub fn arch_page(props: &Props) -> Html {
                             <td>{ r.map_or("no measured rows".to_string(), |[lo, hi]| format!("{} – {}", ms(lo), ms(hi))) }</td> }) }</tr>
                     <tr><td>{ "closed forms (Eq. 29 / 37)" }</td><td>{ ms(pred.closed_form.prefill_secs) }</td><td>{ ms(pred.closed_form.decode_secs) }</td><td>{ "" }</td><td>{ ms(pred.closed_form.prefill_secs + pred.closed_form.decode_secs) }</td></tr>
                 </tbody></table>
-                <p class="note">{ format!("A roofline is a bound, not a measurement: the paper and roofline rows assume peak compute and bandwidth. The calibrated row uses {} (η_m {:.2}, {} per pass), whose error on the measurements it was fitted to is {:.1}% in-sample and {:.1}% leave-one-out.", cal.label, cal.efficiency.memory, ms(cal.efficiency.token_overhead_secs), cal.in_sample_mape * 100.0, cal.loo_mape.unwrap_or(f64::NAN) * 100.0) }</p>
+                <p class="note">{ format!("A roofline is a bound, not a measurement: the paper and roofline rows assume peak compute and bandwidth. The calibrated rows use {} (η_m {:.2}, {} per pass), whose error on the measurements it was fitted to is {:.1}% in-sample and {:.1}% leave-one-out.", cal.label, cal.efficiency.memory, ms(cal.efficiency.token_overhead_secs), cal.in_sample_mape * 100.0, cal.loo_mape.unwrap_or(f64::NAN) * 100.0) }</p>
                 <h3>{ "Measured" }</h3>
                 <crate::measured::Measured base={crate::lab::api_base(q)} device={t.device_id.clone()} model={a.name.clone()} />
                 <h3>{ "Memory" }</h3>
@@ -183,7 +182,7 @@ pub fn arch_page(props: &Props) -> Html {
                 </>
             }
         }
-        (_, Err(e)) => html! { <p class="field-error">{ e }</p> },
+        (_, Err(e), _) | (_, _, Err(e)) => html! { <p class="field-error">{ e }</p> },
         _ => html! {},
     };
     html! {

@@ -2,7 +2,6 @@
 //! `<iframe>` in documentation. No menu; every input is in the URL.
 
 use rooflaw::api::{defaults, TargetRequest};
-use rooflaw::calibrate::builtin_calibration;
 use rooflaw::report::predict;
 use yew::prelude::*;
 
@@ -26,7 +25,8 @@ pub fn embed_page(props: &Props) -> Html {
         let a = arch_of(q)?;
         let t = target_of(q)?;
         let law = law_of(q)?;
-        Ok((predict(&a, &t, builtin_calibration()), law.predict(&a)))
+        let cal = crate::inputs::calibration_of(q)?;
+        Ok((predict(&a, &t, &cal), law.predict(&a)))
     })();
     html! {
         <section class="embed" id="embed">

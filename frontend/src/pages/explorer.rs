@@ -4,11 +4,11 @@
 use std::rc::Rc;
 
 use rooflaw::api::{candidate_records, defaults, to_csv, CandidateRecord};
-use rooflaw::calibrate::builtin_calibration;
 use rooflaw::frontier::{best_feasible, pareto_2d, Budget, Evaluator, Objective, Point, SCENARIOS};
 use rooflaw::layout::{place_labels, text_width, Label, Rect};
 use rooflaw::models::reference_models;
 use rooflaw::space::Candidate;
+use rooflaw::Level;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
@@ -143,12 +143,12 @@ pub fn explorer(props: &Props) -> Html {
         let cands = cands.clone();
         let (target, law) = (target.clone(), law.clone());
         let (objective_r, level_r) = (objective_r.clone(), level_r.clone());
-        move |_| -> Result<Rc<Evaluated>, String> {
+        move |(kq, _, _, _): &(Query, _, _, _)| -> Result<Rc<Evaluated>, String> {
             let cands = (*cands).clone()?;
             let (t, law) = (target?, law?);
             let (objective, level) = (objective_r?, level_r?);
-            // The built-in calibration is fitted once per page load: not part of the timed evaluation.
-            let efficiency = builtin_calibration().efficiency;
+            // The built-in calibrations are fitted once per page load: not part of the timed evaluation.
+            let efficiency = crate::inputs::calibration_of(kq)?.efficiency;
             let start = now_ms();
             let ev = Evaluator { target: &t, level, efficiency, law: &law, objective };
             let points = ev.evaluate(&cands);
@@ -372,10 +372,14 @@ pub fn explorer(props: &Props) -> Html {
                     }
                 })
             };
+            // At the calibrated level the best design's latency carries the calibration's 90% interval.
+            let interval = (level == Level::Calibrated)
+                .then(|| crate::inputs::calibration_of(q).ok().and_then(|c| c.objective_interval(objective)))
+                .flatten();
             let best_html = match best {
                 Some(i) => html! {
                     <p class="best">{ "Best feasible: " }<a id="best-name" href={arch_link(&ev.candidates[i].arch, q)}>{ ev.candidates[i].arch.name.clone() }</a>{ " (" }<a id="best-train" href={crate::components::train_link(&ev.candidates[i].arch)}>{ "train this" }</a>{ ")" }
-                    { format!(" — loss {:.4} (ppl {:.2}), {} {}, memory {}; {} ({}) of {} candidates feasible", ev.points[i].loss, ev.points[i].perplexity(), objective.name(), ms(ev.points[i].latency_secs), gb(ev.points[i].memory_bytes), thousands(feasible as u64), format!("{:.1}%", 100.0 * feasible as f64 / ev.points.len() as f64), thousands(ev.points.len() as u64)) }</p>
+                    { format!(" — loss {:.4} (ppl {:.2}), {} {}{}, memory {}; {} ({}) of {} candidates feasible", ev.points[i].loss, ev.points[i].perplexity(), objective.name(), ms(ev.points[i].latency_secs), interval.map_or(String::new(), |iv| format!(" (90% interval {} – {})", ms(ev.points[i].latency_secs * iv.low), ms(ev.points[i].latency_secs * iv.high))), gb(ev.points[i].memory_bytes), thousands(feasible as u64), format!("{:.1}%", 100.0 * feasible as f64 / ev.points.len() as f64), thousands(ev.points.len() as u64)) }</p>
                 },
                 None if budget_secs.is_some() || mem_budget.is_some() => {
                     html! { <p class="best" id="best-none">{ "No candidate fits this budget: relax it, or widen the space." }</p> }

@@ -1,10 +1,11 @@
 //! Theory: budgets → η, regime, ρ*, l*, r*, gqa* (SCIENCE.md §6), with the paper's worked example one
 //! click away and its inconsistencies listed.
 
+use rooflaw::calibrate::builtin_for_engine;
 use rooflaw::theory::{analyse, TheoryInput};
 use yew::prelude::*;
 
-use crate::components::{field, gb, OnQuery};
+use crate::components::{engine_options, field, gb, select, OnQuery};
 use crate::law_state::law_of;
 use crate::state::Query;
 
@@ -16,9 +17,14 @@ fn number(q: &Query, key: &str, default: f64) -> Result<f64, String> {
 fn input_of(q: &Query) -> Result<TheoryInput, String> {
     let w = TheoryInput::WORKED_EXAMPLE;
     let opt = |k: &str| -> Result<Option<f64>, String> { q.opt(k).map(|_| number(q, k, 0.0)).transpose() };
+    // An engine's calibrated η_c and η_m scale the ceilings: the closed forms for what it reaches.
+    let eta = match q.opt("engine").filter(|e| *e != "peak") {
+        Some(e) => builtin_for_engine(e).map(|p| (p.efficiency.compute, p.efficiency.memory)).map_err(|e| e.to_string())?,
+        None => (1.0, 1.0),
+    };
     Ok(TheoryInput {
-        peak_flops_per_sec: number(q, "tops", w.peak_flops_per_sec / 1e12)? * 1e12,
-        mem_bandwidth_bytes_per_sec: number(q, "gbs", w.mem_bandwidth_bytes_per_sec / 1e9)? * 1e9,
+        peak_flops_per_sec: number(q, "tops", w.peak_flops_per_sec / 1e12)? * 1e12 * eta.0,
+        mem_bandwidth_bytes_per_sec: number(q, "gbs", w.mem_bandwidth_bytes_per_sec / 1e9)? * 1e9 * eta.1,
         memory_budget_bytes: number(q, "mem", w.memory_budget_bytes / 1e9)? * 1e9,
         prefill_target_secs: opt("prefill_ms")?.map(|v| v / 1e3),
         decode_target_secs: if q.opt("decode_ms").is_some() { opt("decode_ms")?.map(|v| v / 1e3) } else { Some(0.1) },
@@ -50,6 +56,8 @@ pub fn theory_page(props: &Props) -> Html {
             on.emit(Query::default().with("tops", "10").with("gbs", "50").with("mem", "4").with("decode_ms", "100").with("generate", "10"))
         })
     };
+    let mut engines = vec![("peak".to_string(), "peak (the paper's closed forms)".to_string())];
+    engines.extend(engine_options().into_iter().map(|(e, what)| (e, format!("{what}: calibrated η_c, η_m"))));
     let row = |name: &str, v: String| html! { <tr><td>{ name.to_string() }</td><td>{ v }</td></tr> };
     let opt = |v: Option<f64>, digits: usize| v.map_or("–".to_string(), |x| format!("{x:.digits$}"));
     html! {
@@ -63,6 +71,7 @@ pub fn theory_page(props: &Props) -> Html {
                     { f("Batch", "batch", "1") }{ f("Prompt tokens", "prompt", "1024") }{ f("Generated tokens", "generate", "10") }
                     { f("Bytes per weight", "bw_bytes", "2") }{ f("Bytes per KV element", "kv_bytes", "2") }
                     { f("Width d", "d", "1024") }{ f("FFN ratio r", "r", "4") }{ f("GQA ratio", "gqa", "4") }
+                    { select("Ceilings", "engine", &q.get("engine", "peak"), &engines, q, on) }
                 </fieldset></div>
                 <div class="main">{ match &result {
                     Err(e) => html! { <p class="field-error" id="theory-error">{ e }</p> },

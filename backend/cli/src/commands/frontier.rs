@@ -44,7 +44,9 @@ pub fn run(format: Format, ctx: &Context, args: &Frontier) -> Result<()> {
                 s.law.name,
                 if s.with_memory { ", memory as a third objective" } else { "" }
             );
-            let mut tb = table(&["#", "l", "d", "heads/kv", "r", "E/K", "loss", "ppl", "latency", "memory", "params"]);
+            let interval = s.latency_interval();
+            let range = |secs_: f64| interval.map_or("–".to_string(), |iv| format!("{}–{}", secs(secs_ * iv.low), secs(secs_ * iv.high)));
+            let mut tb = table(&["#", "l", "d", "heads/kv", "r", "E/K", "loss", "ppl", "latency", "90% interval", "memory", "params"]);
             for (k, &i) in s.front.iter().enumerate() {
                 let (a, p) = (&s.candidates[i].arch, &s.points[i]);
                 tb.add_row(vec![
@@ -57,11 +59,23 @@ pub fn run(format: Format, ctx: &Context, args: &Frontier) -> Result<()> {
                     format!("{:.4}", p.loss),
                     format!("{:.2}", p.perplexity()),
                     secs(p.latency_secs),
+                    range(p.latency_secs),
                     bytes(p.memory_bytes),
                     count(a.params().total),
                 ]);
             }
             print_table(&tb);
+            if s.level == rooflaw::Level::Calibrated {
+                println!(
+                    "calibration: {}{}",
+                    s.calibration.label,
+                    if interval.is_none() {
+                        format!("; it has no measured rows of {} latency, so no interval", s.objective.name())
+                    } else {
+                        String::new()
+                    }
+                );
+            }
             let budget = s.budget;
             if budget.latency_secs.is_some() || budget.memory_bytes.is_some() {
                 let feasible = s.feasible();
@@ -72,12 +86,13 @@ pub fn run(format: Format, ctx: &Context, args: &Frontier) -> Result<()> {
                 );
                 match s.best {
                     Some(i) => println!(
-                        "budget {what}: {} feasible; best {} (loss {:.4}, ppl {:.2}, {}, {})",
+                        "budget {what}: {} feasible; best {} (loss {:.4}, ppl {:.2}, {}{}, {})",
                         count(feasible as u64),
                         s.candidates[i].arch.name,
                         s.points[i].loss,
                         s.points[i].perplexity(),
                         secs(s.points[i].latency_secs),
+                        interval.map_or(String::new(), |_| format!(" [90%: {}]", range(s.points[i].latency_secs))),
                         bytes(s.points[i].memory_bytes)
                     ),
                     None => println!("budget {what}: no candidate is feasible; relax the budget or widen the space"),

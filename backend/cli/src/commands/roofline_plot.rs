@@ -9,7 +9,7 @@ use crate::resolve::RooflinePlot;
 /// `roofline-plot`: draws to the output file.
 pub fn run(ctx: &Context, args: &RooflinePlot) -> Result<()> {
     let t = args.target.resolve(&ctx.catalogue)?;
-    let cal = ctx.calibration(&t)?;
+    let cal = ctx.calibration(&t, args.target.engine.as_deref())?;
     plot::roofline_plot(&args.architectures, &t, args.level, &cal.efficiency, &args.out)?;
     println!("wrote {}", args.out.display());
     Ok(())
