@@ -91,6 +91,17 @@ pub struct ArchitectureSpec {
     /// Bias on the FFN projections (default false).
     #[serde(default)]
     pub mlp_bias: bool,
+    /// Norms after the attention and the FFN as well as before them (Gemma 2 and 3: four RMSNorms per
+    /// layer; default false: two).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sandwich_norms: bool,
+    /// Sliding-window attention: each query sees at most this many keys, on `sliding_layers` of the
+    /// layers (Mistral 7B v0.1: 4,096 on all; Gemma 2: 4,096 on every other layer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sliding_window: Option<u64>,
+    /// How many layers use the sliding window (default: all, when a window is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sliding_layers: Option<u64>,
 }
 
 /// A validated architecture. Built only by [`ArchitectureSpec::validate`] (the struct is
@@ -128,6 +139,12 @@ pub struct Architecture {
     pub attention_bias: AttentionBias,
     /// FFN bias.
     pub mlp_bias: bool,
+    /// Four norms per layer instead of two.
+    pub sandwich_norms: bool,
+    /// Attention window of the sliding layers (0: none).
+    pub sliding_window: u64,
+    /// Layers with the sliding window (0 when none).
+    pub sliding_layers: u64,
 }
 
 /// Exact parameter counts by component.
@@ -144,7 +161,7 @@ pub struct ParamBreakdown {
     pub ffn_active: u64,
     /// MoE router d·E per layer (0 when dense).
     pub router: u64,
-    /// RMSNorm weights: two per layer plus the final norm.
+    /// RMSNorm weights: two per layer (four with sandwich norms) plus the final norm.
     pub norms: u64,
     /// LM head V·d, 0 when tied.
     pub lm_head: u64,
@@ -296,6 +313,29 @@ impl ArchitectureSpec {
             Some(s) => check_range("shared_expert_intermediate_size", s, 1)?,
         };
 
+        let (sliding_window, sliding_layers) = match (self.sliding_window, self.sliding_layers) {
+            (None, None) => (0, 0),
+            (None, Some(_)) => {
+                return Err(Error::invalid(
+                    "sliding_layers",
+                    "is given without a sliding_window",
+                    "give the window in tokens, or drop sliding_layers",
+                ))
+            }
+            (Some(w), n) => {
+                let w = check_range("sliding_window", w, 1)?;
+                let n = n.unwrap_or(layers);
+                if n > layers {
+                    return Err(Error::invalid(
+                        "sliding_layers",
+                        format!("{n} sliding layers in a {layers}-layer model"),
+                        format!("give at most {layers}"),
+                    ));
+                }
+                (w, n)
+            }
+        };
+
         let name = match &self.name {
             Some(n) if !n.trim().is_empty() => n.trim().to_string(),
             _ => {
@@ -321,13 +361,16 @@ impl ArchitectureSpec {
             qk_norm: self.qk_norm,
             attention_bias: self.attention_bias,
             mlp_bias: self.mlp_bias,
+            sandwich_norms: self.sandwich_norms,
+            sliding_window,
+            sliding_layers: if sliding_window > 0 { sliding_layers } else { 0 },
         })
     }
 
     /// Parses a JSON architecture description (the fields of this struct) and validates it.
     pub fn from_json(text: &str) -> Result<Architecture> {
         let spec: ArchitectureSpec = serde_json::from_str(text)
-            .map_err(|e| Error::parse("architecture JSON", format!("{e}; expected the fields layers, d_model, heads, vocab_size and optionally kv_heads, head_dim, ffn_ratio or intermediate_size, experts, active_experts, tied_embeddings, qk_norm, attention_bias, mlp_bias")))?;
+            .map_err(|e| Error::parse("architecture JSON", format!("{e}; expected the fields layers, d_model, heads, vocab_size and optionally kv_heads, head_dim, ffn_ratio or intermediate_size, experts, active_experts, tied_embeddings, qk_norm, attention_bias, mlp_bias, sandwich_norms, sliding_window, sliding_layers")))?;
         spec.validate()
     }
 }
@@ -357,6 +400,9 @@ impl Architecture {
             qk_norm: self.qk_norm,
             attention_bias: self.attention_bias,
             mlp_bias: self.mlp_bias,
+            sandwich_norms: self.sandwich_norms,
+            sliding_window: (self.sliding_window > 0).then_some(self.sliding_window),
+            sliding_layers: (self.sliding_window > 0).then_some(self.sliding_layers),
         }
     }
 
@@ -455,7 +501,7 @@ impl Architecture {
         let ffn_total = l * (self.experts * expert + shared);
         let ffn_active = l * (self.active_experts * expert + shared);
         let router = if self.is_moe() { l * d * self.experts } else { 0 };
-        let norms = l * 2 * d + d;
+        let norms = l * if self.sandwich_norms { 4 } else { 2 } * d + d;
         let total = embedding + attention + ffn_total + router + norms + lm_head;
         let non_embedding_active = attention + ffn_active + router + norms;
         let active = non_embedding_active + embedding + lm_head;

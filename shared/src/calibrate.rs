@@ -1093,8 +1093,8 @@ mod tests {
         assert!(all.last().unwrap().label.contains("every engine pooled"));
         let p = builtin_calibration();
         assert_eq!(p.scope.engine.as_deref(), Some(DEFAULT_ENGINE));
-        // MLC: 11 decode rows and one prefill (Llama-2-7B on AGX Orin, 632.8 tokens/s), which identifies η_c.
-        assert_eq!(p.rows_used, 12);
+        // MLC: 17 decode rows and one prefill (Llama-2-7B on AGX Orin, 632.8 tokens/s), which identifies η_c.
+        assert_eq!(p.rows_used, 18);
         assert!(p.eta_compute_identified);
         assert!(p.efficiency.memory > 0.3 && p.efficiency.memory <= 1.0, "{:?}", p.efficiency);
         assert!(p.in_sample_mape < 0.15 && p.loo_mape.unwrap() >= p.in_sample_mape, "{p:?}");
@@ -1123,7 +1123,7 @@ mod tests {
         // In-sample, the 90% intervals cover most rows.
         let covered: Vec<f64> = own.engines.iter().filter_map(|e| e.interval_coverage).collect();
         assert!(covered.iter().sum::<f64>() / covered.len() as f64 > 0.8, "{:?}", own.engines);
-        assert!(own.rows.iter().all(|r| r.predicted_secs > 0.0) && own.skipped.iter().any(|s| s.model == "Gemma-2-2B"));
+        assert!(own.rows.iter().all(|r| r.predicted_secs > 0.0) && own.skipped.iter().any(|s| s.model == "LFM2.5-1.2B"));
     }
 
     #[test]
@@ -1303,10 +1303,10 @@ mod tests {
         assert!((i.low - 0.75374).abs() < 2e-5 && (i.high - 1.44607).abs() < 2e-5, "{i:?}");
         assert_eq!(i.around(2.0), [2.0 * i.low, 2.0 * i.high]);
         assert!(Interval::from_loo(&pairs[..2]).is_none());
-        // The built-in MLC profile has 11 decode rows and one prefill row: a decode interval only.
+        // The built-in MLC profile has 17 decode rows and one prefill row: a decode interval only.
         let p = builtin_calibration();
         let d = p.interval_decode.unwrap();
-        assert!(d.low < 1.0 && d.high > 1.0 && d.rows == 11, "{d:?}");
+        assert!(d.low < 1.0 && d.high > 1.0 && d.rows == 17, "{d:?}");
         assert!(p.interval_prefill.is_none());
         let l = Latency { prefill_secs: 0.5, decode_secs: 2.0, decode_per_token_secs: 0.02, total_secs: 2.5 };
         let li = p.interval(&l);

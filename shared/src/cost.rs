@@ -87,12 +87,15 @@ pub struct Operator {
     pub base: Cost,
     /// Extra cost per token of context (decode only).
     pub per_context: Cost,
+    /// The most context tokens the operator sees (a sliding-window attention's window; infinite
+    /// otherwise): the context term stops growing there.
+    pub window: f64,
 }
 
 impl Operator {
     /// Cost of one execution at context length `context`.
     pub fn at(&self, context: f64) -> Cost {
-        self.base.add_scaled(&self.per_context, context)
+        self.base.add_scaled(&self.per_context, context.min(self.window))
     }
 
     /// Cost of one execution summed over a phase: the prefill, or every decode step of `w`.
@@ -100,10 +103,20 @@ impl Operator {
         match phase {
             Phase::Prefill => self.base,
             Phase::Decode => {
-                let (steps, context_sum) = decode_steps(w);
+                let (steps, context_sum) = decode_steps_within(w, self.window);
                 self.base.scaled(steps).add_scaled(&self.per_context, context_sum)
             }
         }
+    }
+}
+
+/// Causal query–key pairs of an S-token prompt when each query sees at most `window` keys (itself
+/// included): Σ_{i=1..S} min(i, W).
+pub fn windowed_pairs(s: f64, window: f64) -> f64 {
+    if s <= window {
+        s * (s + 1.0) / 2.0
+    } else {
+        window * (window + 1.0) / 2.0 + (s - window) * window
     }
 }
 
@@ -143,7 +156,11 @@ pub fn visit_operators(arch: &Architecture, w: &Workload, p: &Precision, phase: 
         Phase::Decode => (b, 0.0),
     };
     let zero = Cost::default();
-    let per_layer = |name, base: Cost, per_context: Cost| Operator { name, repeats: l, base, per_context };
+    // Layers with a sliding window, and the others (the paper's table has no windows).
+    let (sliding, window) =
+        if full && arch.sliding_window > 0 { (arch.sliding_layers as f64, arch.sliding_window as f64) } else { (0.0, f64::INFINITY) };
+    let global = l - sliding;
+    let per_layer = |name, base: Cost, per_context: Cost| Operator { name, repeats: l, base, per_context, window: f64::INFINITY };
     let matmul = |k_in: f64, n_out: f64| Cost {
         flops: 2.0 * t * k_in * n_out,
         weight_bytes: k_in * n_out * bw,
@@ -166,6 +183,7 @@ pub fn visit_operators(arch: &Architecture, w: &Workload, p: &Precision, phase: 
             repeats: 1.0,
             base: Cost { weight_bytes: rows * d * bw, activation_bytes: t * d * ba, ..zero },
             per_context: zero,
+            window: f64::INFINITY,
         });
         visit(per_layer("attn_norm", rms_norm(d), zero));
     }
@@ -221,21 +239,35 @@ pub fn visit_operators(arch: &Architecture, w: &Workload, p: &Precision, phase: 
             ));
         }
         (OperatorSet::Full, Phase::Prefill) => {
-            // Fused causal attention (FlashAttention-style): query i sees i keys, so Σ = S(S+1)/2 pairs;
-            // QKᵀ and scores·V are 2·d_h FLOPs per pair and head each, softmax ≈ 5 per pair and head.
-            let pairs = b * s * (s + 1.0) / 2.0;
-            let c = Cost {
-                flops: 4.0 * pairs * q + 5.0 * pairs * n_h,
-                activation_bytes: 2.0 * t * q * ba,
-                kv_read_bytes: 2.0 * b * s * kv * bkv,
-                ..zero
+            // Fused causal attention (FlashAttention-style): query i sees i keys, so Σ = S(S+1)/2 pairs
+            // (min(i, W) with a sliding window W); QKᵀ and scores·V are 2·d_h FLOPs per pair and head
+            // each, softmax ≈ 5 per pair and head.
+            let attention = |window: f64| {
+                let pairs = b * windowed_pairs(s, window);
+                Cost {
+                    flops: 4.0 * pairs * q + 5.0 * pairs * n_h,
+                    activation_bytes: 2.0 * t * q * ba,
+                    kv_read_bytes: 2.0 * b * s * kv * bkv,
+                    ..zero
+                }
             };
-            visit(per_layer("attention", c, zero));
+            if global > 0.0 {
+                visit(Operator { repeats: global, ..per_layer("attention", attention(f64::INFINITY), zero) });
+            }
+            if sliding > 0.0 {
+                visit(Operator { repeats: sliding, ..per_layer("attention_sliding", attention(window), zero) });
+            }
         }
         (OperatorSet::Full, Phase::Decode) => {
             let base = Cost { activation_bytes: 2.0 * b * q * ba, ..zero };
             let per = Cost { flops: 4.0 * b * q + 5.0 * b * n_h, kv_read_bytes: 2.0 * b * kv * bkv, ..zero };
-            visit(per_layer("attention", base, per));
+            if global > 0.0 {
+                visit(Operator { repeats: global, ..per_layer("attention", base, per) });
+            }
+            if sliding > 0.0 {
+                // The new token attends to the last W cached tokens at most.
+                visit(Operator { repeats: sliding, window, ..per_layer("attention_sliding", base, per) });
+            }
         }
     }
 
@@ -244,6 +276,9 @@ pub fn visit_operators(arch: &Architecture, w: &Workload, p: &Precision, phase: 
     visit(per_layer("o_proj", op, zero));
 
     if full {
+        if arch.sandwich_norms {
+            visit(per_layer("post_attn_norm", rms_norm(d), zero));
+        }
         visit(per_layer("residual_attn", elementwise(1.0, d, 2.0, 1.0), zero));
         visit(per_layer("ffn_norm", rms_norm(d), zero));
         if arch.is_moe() {
@@ -277,11 +312,14 @@ pub fn visit_operators(arch: &Architecture, w: &Workload, p: &Precision, phase: 
     visit(ffn("ffn_down"));
 
     if full {
+        if arch.sandwich_norms {
+            visit(per_layer("post_ffn_norm", rms_norm(d), zero));
+        }
         visit(per_layer("residual_ffn", elementwise(1.0, d, 2.0, 1.0), zero));
-        visit(Operator { name: "final_norm", repeats: 1.0, base: rms_norm(d), per_context: zero });
+        visit(Operator { name: "final_norm", repeats: 1.0, base: rms_norm(d), per_context: zero, window: f64::INFINITY });
         // LM head on the last position of each sequence only (prefill) or the new token (decode).
         let lm = Cost { flops: 2.0 * b * d * v, weight_bytes: d * v * bw, activation_bytes: b * d * ba + b * v * be, ..zero };
-        visit(Operator { name: "lm_head", repeats: 1.0, base: lm, per_context: zero });
+        visit(Operator { name: "lm_head", repeats: 1.0, base: lm, per_context: zero, window: f64::INFINITY });
         // The final norm above ran on every prompt token; only the last one is needed, but engines
         // normalise them all, so it is kept.
     }
@@ -316,6 +354,20 @@ pub fn training_flops_per_token(arch: &Architecture, seq: u64) -> crate::Result<
 pub fn decode_steps(w: &Workload) -> (f64, f64) {
     let n = w.generated_tokens as f64;
     (n, n * w.prompt_tokens as f64 + n * (n + 1.0) / 2.0)
+}
+
+/// Number of decode steps and Σ of their context lengths capped at `window`, Σ_{k=1..S_out}
+/// min(S_in + k, W).
+pub fn decode_steps_within(w: &Workload, window: f64) -> (f64, f64) {
+    let (n, sum) = decode_steps(w);
+    let (first, last) = (w.prompt_tokens as f64 + 1.0, (w.prompt_tokens + w.generated_tokens) as f64);
+    if last <= window {
+        return (n, sum);
+    }
+    // Steps whose context exceeds W see W; the others their context.
+    let capped_from = first.max(window.floor() + 1.0);
+    let below = if window >= first { (window.floor() - first + 1.0) * (first + window.floor()) / 2.0 } else { 0.0 };
+    (n, below + (last - capped_from + 1.0) * window)
 }
 
 #[cfg(test)]
@@ -373,6 +425,18 @@ mod tests {
             + 2.0 * (a.vocab_size * a.d_model) as f64 // tied LM head reads the whole matrix
             + 2.0 * a.d_model as f64; // the one embedding row gathered
         assert!((c.weight_bytes - expected).abs() / expected < 1e-12, "{} vs {expected}", c.weight_bytes);
+    }
+
+    #[test]
+    fn sliding_windows_cap_pairs_and_decode_contexts() {
+        // Σ_{i=1..10} min(i, 4) = 1 + 2 + 3 + 4 + 6 × 4 = 34; no window: 10 × 11 / 2 = 55.
+        assert_eq!((windowed_pairs(10.0, 4.0), windowed_pairs(10.0, f64::INFINITY)), (34.0, 55.0));
+        // Prompt 5, 6 steps, W = 8: contexts 6, 7, 8, 9, 10, 11 → 6 + 7 + 8 + 8 + 8 + 8 = 45.
+        let w = Workload::new(1, 5, 6).unwrap();
+        assert_eq!(decode_steps_within(&w, 8.0), (6.0, 45.0));
+        assert_eq!(decode_steps_within(&w, 100.0), decode_steps(&w));
+        // W below the first context: every step sees W.
+        assert_eq!(decode_steps_within(&w, 3.0), (6.0, 18.0));
     }
 
     #[test]

@@ -1,10 +1,17 @@
 //! Import of a Hugging Face `config.json` into an [`ArchitectureSpec`].
 //!
-//! Supported `model_type`s: llama, mistral, qwen2, qwen3, qwen2_moe, qwen3_moe, mixtral, olmoe. Field
+//! Supported `model_type`s: llama, mistral, qwen2, qwen3, qwen2_moe, qwen3_moe, mixtral, olmoe, gemma2,
+//! gemma3_text (and gemma3 with a `text_config`), phi3, granite. Field
 //! names and defaults are those of the `transformers` configuration classes of each type; a missing
 //! `tie_word_embeddings` means false for all of them (their classes default to untied). Stacks that mix
 //! dense and MoE layers (`decoder_sparse_step` ≠ 1 or a non-empty `mlp_only_layers`) are rejected: the
 //! cost model prices one layer shape for the whole stack.
+//!
+//! What adds no parameters is not imported: Gemma's √d embedding scale and logit soft-capping,
+//! Granite's multipliers, GeGLU against SwiGLU (three matrices either way), Phi-3's fused qkv and
+//! gate_up projections (the same weights, stored together). Sliding windows are imported (`sliding_window`
+//! with the layers that use it: all for mistral and phi3, every other layer for gemma2, `layer_types` or
+//! the 5:1 `sliding_window_pattern` for gemma3), because they bound the KV cache and the attention.
 
 use serde_json::Value;
 
@@ -12,7 +19,21 @@ use crate::arch::{Architecture, ArchitectureSpec, AttentionBias, QkNorm};
 use crate::error::{Error, Result};
 
 /// Model types this importer understands.
-pub const SUPPORTED_MODEL_TYPES: [&str; 8] = ["llama", "mistral", "qwen2", "qwen3", "qwen2_moe", "qwen3_moe", "mixtral", "olmoe"];
+pub const SUPPORTED_MODEL_TYPES: [&str; 13] = [
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "qwen2_moe",
+    "qwen3_moe",
+    "mixtral",
+    "olmoe",
+    "gemma2",
+    "gemma3_text",
+    "gemma3",
+    "phi3",
+    "granite",
+];
 
 const WHAT: &str = "config.json";
 
@@ -41,11 +62,52 @@ fn model_type_of(cfg: &Value) -> &str {
     cfg.get("model_type").and_then(Value::as_str).unwrap_or("this")
 }
 
+/// The sliding window of a config (None when absent, null, or at least the model's context, as
+/// Phi-3.5's 262,144).
+fn window(cfg: &Value) -> Result<Option<u64>> {
+    let w = uint(cfg, "sliding_window")?;
+    let context = uint(cfg, "max_position_embeddings")?;
+    Ok(w.filter(|w| context.is_none_or(|c| *w < c)))
+}
+
+/// Gemma 3's sliding layers: `layer_types` when given, else every layer but each `sliding_window_pattern`-th
+/// (default 6).
+fn gemma3_sliding_layers(cfg: &Value, layers: u64) -> Result<u64> {
+    if let Some(Value::Array(types)) = cfg.get("layer_types") {
+        return Ok(types.iter().filter(|t| t.as_str() == Some("sliding_attention")).count() as u64);
+    }
+    let pattern = match uint(cfg, "sliding_window_pattern")? {
+        Some(p) => Some(p),
+        None => uint(cfg, "_sliding_window_pattern")?,
+    }
+    .unwrap_or(6);
+    if pattern == 0 {
+        return Err(Error::parse(WHAT, "sliding_window_pattern must be at least 1"));
+    }
+    Ok(layers - layers / pattern)
+}
+
 /// Reads a `config.json` text into a raw architecture (not yet validated).
 pub fn spec_from_hf_config(text: &str) -> Result<ArchitectureSpec> {
     let cfg: Value = serde_json::from_str(text).map_err(|e| Error::parse(WHAT, format!("not valid JSON ({e}); paste the whole file")))?;
     if !cfg.is_object() {
         return Err(Error::parse(WHAT, "expected a JSON object with model_type, hidden_size, …; paste the whole file"));
+    }
+    // A multimodal Gemma 3 nests its language model: that is what is priced.
+    if cfg.get("model_type").and_then(Value::as_str) == Some("gemma3") {
+        let Some(text_config) = cfg.get("text_config").filter(|t| t.is_object()) else {
+            return Err(Error::parse(WHAT, "a gemma3 config nests the language model under \"text_config\"; paste the whole file"));
+        };
+        let mut inner = text_config.clone();
+        if let Some(o) = inner.as_object_mut() {
+            o.insert("model_type".into(), "gemma3_text".into());
+            for key in ["_name_or_path", "tie_word_embeddings"] {
+                if let (Some(v), false) = (cfg.get(key), o.contains_key(key)) {
+                    o.insert(key.into(), v.clone());
+                }
+            }
+        }
+        return spec_from_hf_config(&inner.to_string());
     }
     let model_type = match cfg.get("model_type") {
         Some(Value::String(s)) => s.as_str(),
@@ -107,6 +169,10 @@ pub fn spec_from_hf_config(text: &str) -> Result<ArchitectureSpec> {
                 spec.attention_bias = AttentionBias::All;
             }
             spec.mlp_bias = flag(&cfg, "mlp_bias")?.unwrap_or(false);
+            if model_type == "mistral" {
+                // Mistral 7B v0.1: a 4,096-token window on every layer (null in later versions).
+                spec.sliding_window = window(&cfg)?;
+            }
         }
         "qwen2" => {
             spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
@@ -148,6 +214,38 @@ pub fn spec_from_hf_config(text: &str) -> Result<ArchitectureSpec> {
             spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
             spec.experts = Some(required(&cfg, "num_experts")?);
             spec.active_experts = Some(required(&cfg, "num_experts_per_tok")?);
+        }
+        "gemma2" | "gemma3_text" => {
+            spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
+            if flag(&cfg, "attention_bias")?.unwrap_or(false) {
+                spec.attention_bias = AttentionBias::Qkv;
+            }
+            // Gemma ties its LM head to the embedding (the class default is true).
+            spec.tied_embeddings = flag(&cfg, "tie_word_embeddings")?.unwrap_or(true);
+            spec.sandwich_norms = true;
+            spec.sliding_window = window(&cfg)?;
+            if spec.sliding_window.is_some() {
+                spec.sliding_layers = Some(if model_type == "gemma2" {
+                    // transformers' Gemma2: layer i slides when i is even.
+                    spec.layers.div_ceil(2)
+                } else {
+                    gemma3_sliding_layers(&cfg, spec.layers)?
+                });
+            }
+            if model_type == "gemma3_text" {
+                spec.qk_norm = QkNorm::PerHead;
+            }
+        }
+        "phi3" => {
+            spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
+            spec.sliding_window = window(&cfg)?;
+        }
+        "granite" => {
+            spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
+            if flag(&cfg, "attention_bias")?.unwrap_or(false) {
+                spec.attention_bias = AttentionBias::All;
+            }
+            spec.mlp_bias = flag(&cfg, "mlp_bias")?.unwrap_or(false);
         }
         _ => unreachable!("model_type was checked against SUPPORTED_MODEL_TYPES above"),
     }

@@ -247,14 +247,18 @@ impl Pricing {
     fn op_secs_at(&self, op: &Operator, phase: Phase, inv_pi: f64) -> f64 {
         match phase {
             Phase::Prefill => (op.base.flops * inv_pi).max(op.base.bytes() * self.inv_beta),
-            Phase::Decode => sum_max_linear(
-                op.base.flops * inv_pi,
-                op.per_context.flops * inv_pi,
-                op.base.bytes() * self.inv_beta,
-                op.per_context.bytes() * self.inv_beta,
-                self.lo,
-                self.hi,
-            ),
+            Phase::Decode => {
+                let (a, b) = (op.base.flops * inv_pi, op.per_context.flops * inv_pi);
+                let (c, e) = (op.base.bytes() * self.inv_beta, op.per_context.bytes() * self.inv_beta);
+                if self.hi <= op.window {
+                    sum_max_linear(a, b, c, e, self.lo, self.hi)
+                } else {
+                    // A sliding window: contexts past W cost what W costs.
+                    let w = op.window.floor();
+                    let capped = (self.hi - self.lo.max(w + 1.0) + 1.0) * (a + b * w).max(c + e * w);
+                    sum_max_linear(a, b, c, e, self.lo, self.hi.min(w)) + capped
+                }
+            }
         }
     }
 
@@ -486,7 +490,8 @@ pub fn closed_form(arch: &Architecture, t: &Target) -> ClosedForm {
 pub struct Memory {
     /// Every stored weight (all experts, embedding, LM head if untied) at b_w.
     pub weight_bytes: f64,
-    /// KV cache at the final length: 2·l·B·(S_in + S_out)·n_kv·d_h·b_kv.
+    /// KV cache at the final length: 2·l·B·(S_in + S_out)·n_kv·d_h·b_kv (a sliding-window layer keeps
+    /// min(S_in + S_out, W) tokens).
     pub kv_cache_bytes: f64,
     /// Peak activation working set of the prefill (estimate): the residual stream and the widest
     /// intermediate per token, fused attention (no score matrix), FP32 logits of the last position.
@@ -499,7 +504,11 @@ pub struct Memory {
 pub fn memory_footprint(arch: &Architecture, w: &Workload, p: &Precision) -> Memory {
     let params = arch.params();
     let weight_bytes = params.total as f64 * p.weights.bytes();
-    let kv_cache_bytes = 2.0 * arch.layers as f64 * w.batch as f64 * w.final_context() as f64 * arch.kv_width() as f64 * p.kv.bytes();
+    // Sliding-window layers keep the last W tokens only.
+    let ctx = w.final_context() as f64;
+    let sliding = arch.sliding_layers as f64;
+    let cached_tokens = (arch.layers as f64 - sliding) * ctx + sliding * ctx.min(arch.sliding_window as f64);
+    let kv_cache_bytes = 2.0 * w.batch as f64 * cached_tokens * arch.kv_width() as f64 * p.kv.bytes();
     let tokens = w.batch as f64 * w.prompt_tokens as f64;
     let widest = ((arch.q_width() + 2 * arch.kv_width()) as f64).max(2.0 * arch.active_ffn_width() as f64);
     let activation_bytes =
@@ -597,6 +606,48 @@ mod tests {
         // The paper and roofline levels ignore the calibrated terms.
         let peak = Efficiency { expert_efficiency: 0.25, expert_overhead_secs: 1e-3, ..Efficiency::PEAK };
         assert_eq!(latency(&a, &t, Level::Roofline, &peak), latency(&a, &t, Level::Roofline, &Efficiency::PEAK));
+    }
+
+    #[test]
+    fn a_sliding_window_caps_the_kv_cache_and_its_reads() {
+        // Mistral 7B v0.1: 32 layers, 8 KV heads × 128, a 4,096-token window on every layer, FP16.
+        let m = find_model("mistral-7b-v0.1").unwrap().architecture().unwrap();
+        let w = Workload::new(1, 8192, 16).unwrap();
+        let t = orin(w, Precision::FP16);
+        // KV cache at 8,208 tokens holds the last 4,096: 2 × 32 × 4,096 × 1,024 × 2 B = 536,870,912 B.
+        assert_eq!(memory_footprint(&m, &w, &t.precision).kv_cache_bytes, 536_870_912.0);
+        // Each of the 16 decode steps reads 4,096 cached tokens' K and V in every layer:
+        // 16 × 2 × 4,096 × 1,024 × 2 B × 32 = 8,589,934,592 B.
+        let kv_read: f64 = breakdown(&m, &t, Level::Roofline, &Efficiency::PEAK, Phase::Decode)
+            .iter()
+            .filter(|r| r.name == "attention_sliding")
+            .map(|r| r.cost.kv_read_bytes)
+            .sum();
+        assert_eq!(kv_read, 8_589_934_592.0);
+        // Below the window a sliding layer is priced like a global one, step by step.
+        let short = orin(Workload::new(1, 1000, 50).unwrap(), Precision::FP16);
+        let mut global = m.to_spec();
+        (global.sliding_window, global.sliding_layers) = (None, None);
+        let global = global.validate().unwrap();
+        for phase in [Phase::Prefill, Phase::Decode] {
+            let (a, b) = (
+                phase_latency(&m, &short, Level::Roofline, &Efficiency::PEAK, phase),
+                phase_latency(&global, &short, Level::Roofline, &Efficiency::PEAK, phase),
+            );
+            assert!((a - b).abs() <= 1e-12 * b, "{phase:?}: {a} vs {b}");
+        }
+        // Past it, the windowed decode is the per-step loop with contexts capped at W.
+        let long = orin(w, Precision::FP16);
+        let got = latency(&m, &long, Level::Roofline, &Efficiency::PEAK).decode_secs;
+        let mut want = 0.0;
+        for k in 1..=w.generated_tokens {
+            let ctx = (w.prompt_tokens + k) as f64;
+            visit_operators(&m, &w, &long.precision, Phase::Decode, OperatorSet::Full, |op| {
+                let c = op.at(ctx);
+                want += op.repeats * (c.flops / long.peak_flops_per_sec).max(c.bytes() / long.mem_bandwidth_bytes_per_sec);
+            });
+        }
+        assert!((got - want).abs() / want < 1e-12, "{got} vs {want}");
     }
 
     #[test]

@@ -19,6 +19,14 @@ fn published_parameter_counts_are_exact() {
         ("qwen3-30b-a3b.config.json", 30_532_122_624, 3_353_032_704), // model card: 30.5B total, 3.3B activated
         ("mixtral-8x7b.config.json", 46_702_792_704, 12_879_925_248), // Mixtral paper: 46.7B total, 12.9B active
         ("qwen1.5-moe-a2.7b.config.json", 14_315_784_192, 2_689_173_504), // model card: 14.3B total, 2.7B activated
+        // keras-hub's presets give these totals (HF safetensors metadata agrees).
+        ("gemma-2-2b.config.json", 2_614_341_888, 2_614_341_888),
+        ("gemma-2-9b.config.json", 9_241_705_984, 9_241_705_984),
+        ("gemma-3-1b.config.json", 999_885_952, 999_885_952),
+        ("gemma-3-270m.config.json", 268_098_176, 268_098_176),
+        ("phi-3-mini-4k.config.json", 3_821_079_552, 3_821_079_552),
+        ("mistral-7b-v0.1.config.json", 7_241_732_096, 7_241_732_096),
+        ("granite-3.0-2b.config.json", 2_533_531_648, 2_533_531_648), // HF total of granite-3.1-2b-instruct, same shapes
     ];
     for (file, total, active) in table {
         let p = load(file).params();
@@ -35,10 +43,41 @@ fn config_import_equals_the_reference_preset() {
         ("llama-3.2-1b.config.json", "llama-3.2-1b"),
         ("olmoe-1b-7b.config.json", "olmoe-1b-7b"),
         ("qwen3-30b-a3b.config.json", "qwen3-30b-a3b"),
+        ("gemma-2-2b.config.json", "gemma-2-2b"),
+        ("gemma-2-9b.config.json", "gemma-2-9b"),
+        ("gemma-3-1b.config.json", "gemma-3-1b"),
+        ("gemma-3-270m.config.json", "gemma-3-270m"),
+        ("phi-3-mini-4k.config.json", "phi-3-mini-4k"),
+        ("mistral-7b-v0.1.config.json", "mistral-7b-v0.1"),
+        ("granite-3.0-2b.config.json", "granite-3.1-2b"),
     ] {
         let from_file = load(file);
         let preset = find_model(id).unwrap().architecture().unwrap();
         assert_eq!(from_file.params(), preset.params(), "{file}");
         assert_eq!((from_file.qk_norm, from_file.attention_bias), (preset.qk_norm, preset.attention_bias), "{file}");
+        assert_eq!(
+            (from_file.sandwich_norms, from_file.sliding_window, from_file.sliding_layers),
+            (preset.sandwich_norms, preset.sliding_window, preset.sliding_layers),
+            "{file}"
+        );
     }
+}
+
+#[test]
+fn sliding_windows_and_gemma_layouts_are_read() {
+    // Gemma 2: a 4,096-token window on the 13 even layers of 26; four norms per layer (d = 2304):
+    // 26 × 4 × 2304 + 2304 = 241,920 norm weights.
+    let g2 = load("gemma-2-2b.config.json");
+    assert_eq!((g2.sliding_window, g2.sliding_layers, g2.params().norms), (4096, 13, 241_920));
+    // Gemma 3: sliding_window_pattern 6 → 22 sliding layers of 26; layer_types (270M) → 15 of 18.
+    assert_eq!((load("gemma-3-1b.config.json").sliding_layers, load("gemma-3-270m.config.json").sliding_layers), (22, 15));
+    // Mistral 7B v0.1 slides on all 32 layers; Phi-3-mini-4k's window is 2,047 on all.
+    let m = load("mistral-7b-v0.1.config.json");
+    assert_eq!((m.sliding_window, m.sliding_layers), (4096, 32));
+    assert_eq!(load("phi-3-mini-4k.config.json").sliding_window, 2047);
+    // A multimodal gemma3 config prices its text_config.
+    let text = std::fs::read_to_string(fixture("gemma-3-1b.config.json")).unwrap();
+    let nested = format!(r#"{{"model_type": "gemma3", "text_config": {text}}}"#);
+    assert_eq!(from_hf_config(&nested).unwrap().params().total, 999_885_952);
+    assert!(from_hf_config(r#"{"model_type": "gemma3"}"#).unwrap_err().to_string().contains("text_config"));
 }

@@ -21,8 +21,11 @@ fn the_report_lays_out_the_claims_of_the_science_crate() {
     }
     assert!(md.ends_with("## Mini campaign\n\nrecorded by hand\n") && !md.contains("# old"), "{md}");
     let rows = md.lines().filter(|l| l.starts_with("| ") && l.ends_with(" |")).count();
-    // Header rows of three tables plus 24 frontiers, 12 shifts and the claims.
-    assert_eq!(rows, 3 + r.cells.len() + r.shifts.len() + r.claims.len(), "{md}");
+    // Header rows of four tables plus 24 frontiers, 12 shifts, the claims and the calibrated MoE rows.
+    assert_eq!(rows, 4 + r.cells.len() + r.shifts.len() + r.claims.len() + r.moe.len(), "{md}");
+    for m in &r.moe {
+        assert!(md.contains(&format!("| {} | {} | {} | {} |", m.space, m.objective.name(), m.scenario, m.findings.size)), "{}", m.scenario);
+    }
     // At the paper level the INT8 frontier is exactly 2× faster (bytes halve, Orin's INT8 peak is 2× FP16):
     // the report says the paper's "less than 2×" disagrees there, six times (one per space × objective).
     assert_eq!(md.matches("| INT8 moves the frontier to lower latency by less than 2× | `").count(), 12);

@@ -113,6 +113,12 @@ impl TensorInfo {
 
 /// The llama.cpp layout an architecture maps to.
 pub fn layout(a: &Architecture) -> Result<&'static str> {
+    if a.sandwich_norms || a.sliding_window > 0 {
+        bail!(
+            "{}: sandwich norms and sliding windows (Gemma, Mistral v0.1, Phi-3) have no llama or qwen layout in this GGUF writer",
+            a.name
+        );
+    }
     if a.mlp_bias || a.attention_bias == AttentionBias::All {
         bail!("{}: llama.cpp's llama and qwen layouts have no output-projection or FFN biases; measure it with --engine burn", a.name);
     }

@@ -50,6 +50,9 @@ fn sample(logits: Tensor<2>, device: &Device) -> Result<Tensor<2, Int>> {
 
 /// Measures `arch` with the burn engine on `backend`.
 pub fn measure(arch: &Architecture, backend: Backend, threads: usize, plan: LatencyPlan, place: &Place) -> Result<LatencyRecord> {
+    if let Some(why) = crate::model::unsupported(arch) {
+        bail!("{why}");
+    }
     let fp32 = Precision::preset("fp32")?;
     let workload = Workload::new(plan.batch, plan.depth + plan.prompt, plan.generate)?;
     if backend == Backend::Cpu {

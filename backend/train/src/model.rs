@@ -385,6 +385,19 @@ pub struct Output {
     pub aux_loss: Option<Tensor<1>>,
 }
 
+/// Why the trainer's model cannot be `a`, if it cannot: sandwich norms (Gemma) and sliding-window
+/// attention are priced by the science crate but not built here, and a model without them would be a
+/// different model (the norms change the parameter count; the window changes no parameter at all).
+pub fn unsupported(a: &Architecture) -> Option<String> {
+    let what = match (a.sandwich_norms, a.sliding_window > 0) {
+        (true, true) => "sandwich norms and sliding-window attention",
+        (true, false) => "sandwich norms",
+        (false, true) => "sliding-window attention",
+        (false, false) => return None,
+    };
+    Some(format!("{}: the trainer's model has no {what}; rooflaw predicts it, but cannot train or time it with burn", a.name))
+}
+
 impl LanguageModel {
     /// The module for `a` on `device`. Parameters are allocated lazily (counting them allocates nothing).
     pub fn new(a: &Architecture, o: &ModelOptions, device: &Device) -> Self {

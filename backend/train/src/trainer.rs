@@ -544,6 +544,9 @@ pub fn check_run(model: &ModelRequest, data_dir: &Path, options: TrainOptions) -
     let mut spec = model.architecture()?.to_spec();
     spec.vocab_size = u64::from(data.manifest.vocab_size);
     let arch = spec.validate()?;
+    if let Some(why) = crate::model::unsupported(&arch) {
+        bail!("{why}");
+    }
     let (burn, science) = (crate::model::burn_param_count(&arch), arch.params().total);
     if burn != science {
         bail!("burn counts {burn} parameters and the science crate {science}: this architecture cannot be trained as described");

@@ -122,7 +122,7 @@ pub fn arch_page(props: &Props) -> Html {
                 { select("Attention bias", "f_bias", &q.get("f_bias", "none"), &[("none".into(), "none".into()), ("qkv".into(), "q, k, v".into()), ("all".into(), "q, k, v, o".into())], q, on) }
             }
             if src == "hf" {
-                <label class="field wide"><span>{ "Paste a Hugging Face config.json (llama, mistral, qwen2, qwen3, qwen2_moe, qwen3_moe, mixtral, olmoe)" }</span>
+                <label class="field wide"><span>{ "Paste a Hugging Face config.json (llama, mistral, qwen2, qwen3, qwen2_moe, qwen3_moe, mixtral, olmoe, gemma2, gemma3, phi3, granite)" }</span>
                 <textarea id="hf-config" rows="10" value={q.get("hf", "")} oninput={crate::components::input_setter(q, on, "hf")} /></label>
             }
             if let Some(e) = &err { <p class="field-error" id="arch-error">{ e }</p> }
@@ -142,7 +142,9 @@ pub fn arch_page(props: &Props) -> Html {
             html! {
                 <>
                 <h3>{ a.name.clone() }{ " " }<a class="train-this" id="train-this" href={crate::components::train_link(a)}>{ "train this in the Lab" }</a></h3>
-                <p>{ format!("{} layers, d {}, {} heads ({} KV, head dim {}), expert FFN {} (r = {:.3}), {} experts / {} active, vocabulary {}", a.layers, a.d_model, a.heads, a.kv_heads, a.head_dim, a.intermediate_size, a.ffn_ratio(), a.experts, a.active_experts, a.vocab_size) }</p>
+                <p>{ format!("{} layers, d {}, {} heads ({} KV, head dim {}), expert FFN {} (r = {:.3}), {} experts / {} active, vocabulary {}", a.layers, a.d_model, a.heads, a.kv_heads, a.head_dim, a.intermediate_size, a.ffn_ratio(), a.experts, a.active_experts, a.vocab_size) }
+                    { if a.sliding_window > 0 { format!("; a {}-token sliding window on {} of the {} layers", a.sliding_window, a.sliding_layers, a.layers) } else { String::new() } }
+                    { if a.sandwich_norms { "; norms before and after each sublayer (four per layer)" } else { "" } }</p>
                 <table class="data" id="params"><thead><tr><th>{ "component" }</th><th>{ "parameters" }</th></tr></thead><tbody>
                     { for [("embedding", p.embedding), ("attention", p.attention), ("FFN (all experts)", p.ffn_total), ("FFN (active)", p.ffn_active), ("router", p.router), ("norms", p.norms), ("LM head", p.lm_head)].into_iter().map(|(n, v)| html! { <tr><td>{ n }</td><td>{ thousands(v) }</td></tr> }) }
                     <tr class="total"><td>{ "total" }</td><td id="param-total">{ thousands(p.total) }</td></tr>
