@@ -41,6 +41,49 @@ pub enum AttentionBias {
     All,
 }
 
+/// Multi-head latent attention (DeepSeek-V2/V3): keys and values are compressed into a latent of
+/// `kv_lora_rank` elements shared by every head, plus a decoupled RoPE key of `qk_rope_head_dim`; the
+/// cache holds those `kv_lora_rank + qk_rope_head_dim` elements per token and layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Mla {
+    /// Rank of the query compression (`q_a_proj`, `q_a_layernorm`, `q_b_proj`); 0: one `q_proj`.
+    #[serde(default)]
+    pub q_lora_rank: u64,
+    /// Rank of the key/value latent.
+    pub kv_lora_rank: u64,
+    /// Per-head query/key dims without RoPE.
+    pub qk_nope_head_dim: u64,
+    /// Per-head query/key dims with RoPE (the decoupled key is shared by the heads).
+    pub qk_rope_head_dim: u64,
+    /// Per-head value dims.
+    pub v_head_dim: u64,
+}
+
+impl Mla {
+    /// Elements cached per token and layer: the latent and the RoPE key.
+    pub fn cache_width(&self) -> u64 {
+        self.kv_lora_rank + self.qk_rope_head_dim
+    }
+
+    /// Query/key dims per head.
+    pub fn qk_head_dim(&self) -> u64 {
+        self.qk_nope_head_dim + self.qk_rope_head_dim
+    }
+
+    /// Attention parameters of one layer with `heads` heads on width `d` (no biases).
+    pub fn params(&self, d: u64, heads: u64) -> u64 {
+        let q = if self.q_lora_rank > 0 {
+            d * self.q_lora_rank + self.q_lora_rank + self.q_lora_rank * heads * self.qk_head_dim()
+        } else {
+            d * heads * self.qk_head_dim()
+        };
+        let kv = d * self.cache_width() + self.kv_lora_rank + self.kv_lora_rank * heads * (self.qk_nope_head_dim + self.v_head_dim);
+        q + kv + heads * self.v_head_dim * d
+    }
+}
+
 /// An architecture as written in a file or a form, before validation. Optional fields have the
 /// defaults documented on each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -102,6 +145,23 @@ pub struct ArchitectureSpec {
     /// How many layers use the sliding window (default: all, when a window is given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sliding_layers: Option<u64>,
+    /// Multi-head latent attention instead of grouped-query attention (DeepSeek-V2/V3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mla: Option<Mla>,
+    /// In a MoE model, how many of the first layers have a dense FFN instead (DeepSeek's
+    /// `first_k_dense_replace`; default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dense_layers: Option<u64>,
+    /// Intermediate size of those dense FFNs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dense_intermediate_size: Option<u64>,
+    /// Whether the shared expert has a sigmoid gate Linear(d, 1) (Qwen2-MoE: yes, the default;
+    /// DeepSeek: no).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_expert_gate: Option<bool>,
+    /// A bias per expert on the router (DeepSeek-V3's `e_score_correction_bias`; default false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub router_bias: bool,
 }
 
 /// A validated architecture. Built only by [`ArchitectureSpec::validate`] (the struct is
@@ -145,6 +205,16 @@ pub struct Architecture {
     pub sliding_window: u64,
     /// Layers with the sliding window (0 when none).
     pub sliding_layers: u64,
+    /// Multi-head latent attention, when the model uses it.
+    pub mla: Option<Mla>,
+    /// Leading layers with a dense FFN in a MoE model (0 otherwise).
+    pub dense_layers: u64,
+    /// Their intermediate size (0 when none).
+    pub dense_intermediate_size: u64,
+    /// The shared expert's sigmoid gate.
+    pub shared_expert_gate: bool,
+    /// A bias per expert on the router.
+    pub router_bias: bool,
 }
 
 /// Exact parameter counts by component.
@@ -230,9 +300,10 @@ impl ArchitectureSpec {
         let heads = check_range("heads", self.heads, 1)?;
         let vocab_size = check_range("vocab_size", self.vocab_size, 1)?;
 
-        let head_dim = match self.head_dim {
-            Some(h) => check_range("head_dim", h, 1)?,
-            None => {
+        let head_dim = match (self.head_dim, &self.mla) {
+            (None, Some(m)) => m.qk_nope_head_dim + m.qk_rope_head_dim,
+            (Some(h), _) => check_range("head_dim", h, 1)?,
+            (None, None) => {
                 if !d_model.is_multiple_of(heads) {
                     let try_heads = nearest_divisors(d_model, heads);
                     let (lo, hi) = nearest_multiples(d_model, heads);
@@ -336,6 +407,45 @@ impl ArchitectureSpec {
             }
         };
 
+        if let Some(m) = &self.mla {
+            check_range("mla.kv_lora_rank", m.kv_lora_rank, 1)?;
+            check_range("mla.qk_nope_head_dim", m.qk_nope_head_dim, 1)?;
+            check_range("mla.v_head_dim", m.v_head_dim, 1)?;
+            if !m.qk_rope_head_dim.is_multiple_of(2) || m.qk_rope_head_dim == 0 {
+                return Err(Error::invalid(
+                    "mla.qk_rope_head_dim",
+                    format!("{} is not a positive even number, and RoPE rotates pairs of dimensions", m.qk_rope_head_dim),
+                    "use e.g. 64",
+                ));
+            }
+            if self.head_dim.is_some_and(|h| h != m.qk_head_dim()) {
+                return Err(Error::invalid("head_dim", "differs from mla's qk_nope_head_dim + qk_rope_head_dim", "drop head_dim with mla"));
+            }
+        }
+        let (dense_layers, dense_intermediate_size) = match (self.dense_layers.unwrap_or(0), self.dense_intermediate_size) {
+            (0, _) => (0, 0),
+            (_, None) => {
+                return Err(Error::invalid("dense_intermediate_size", "is missing", "give the dense layers' FFN intermediate size"))
+            }
+            (k, Some(i)) => {
+                if experts <= 1 {
+                    return Err(Error::invalid(
+                        "dense_layers",
+                        "only a MoE model mixes dense and MoE layers",
+                        "drop dense_layers, or give experts",
+                    ));
+                }
+                if k >= layers {
+                    return Err(Error::invalid(
+                        "dense_layers",
+                        format!("{k} dense layers leave no MoE layer of {layers}"),
+                        format!("give fewer than {layers}"),
+                    ));
+                }
+                (k, check_range("dense_intermediate_size", i, 1)?)
+            }
+        };
+
         let name = match &self.name {
             Some(n) if !n.trim().is_empty() => n.trim().to_string(),
             _ => {
@@ -364,6 +474,11 @@ impl ArchitectureSpec {
             sandwich_norms: self.sandwich_norms,
             sliding_window,
             sliding_layers: if sliding_window > 0 { sliding_layers } else { 0 },
+            mla: self.mla,
+            dense_layers,
+            dense_intermediate_size,
+            shared_expert_gate: self.shared_expert_gate.unwrap_or(true),
+            router_bias: self.router_bias && experts > 1,
         })
     }
 
@@ -403,6 +518,11 @@ impl Architecture {
             sandwich_norms: self.sandwich_norms,
             sliding_window: (self.sliding_window > 0).then_some(self.sliding_window),
             sliding_layers: (self.sliding_window > 0).then_some(self.sliding_layers),
+            mla: self.mla,
+            dense_layers: (self.dense_layers > 0).then_some(self.dense_layers),
+            dense_intermediate_size: (self.dense_layers > 0).then_some(self.dense_intermediate_size),
+            shared_expert_gate: (self.shared_expert_intermediate_size > 0 && !self.shared_expert_gate).then_some(false),
+            router_bias: self.router_bias,
         }
     }
 
@@ -468,8 +588,20 @@ impl Architecture {
         3 * d * inter + bias
     }
 
+    /// Layers with a MoE FFN (all but the leading dense ones; 0 for a dense model).
+    pub fn moe_layers(&self) -> u64 {
+        if self.is_moe() {
+            self.layers - self.dense_layers
+        } else {
+            0
+        }
+    }
+
     /// Attention parameters of one layer: projections, biases, QK-norm weights.
     pub fn attention_params_per_layer(&self) -> u64 {
+        if let Some(m) = &self.mla {
+            return m.params(self.d_model, self.heads);
+        }
         let (d, q, kv) = (self.d_model, self.q_width(), self.kv_width());
         let weights = d * q + 2 * d * kv + q * d;
         let bias = match self.attention_bias {
@@ -492,15 +624,18 @@ impl Architecture {
         let lm_head = if self.tied_embeddings { 0 } else { v * d };
         let attention = l * self.attention_params_per_layer();
         let shared = if self.shared_expert_intermediate_size > 0 {
-            // Qwen2-MoE's shared expert has a sigmoid gate Linear(d, 1).
-            self.expert_params(self.shared_expert_intermediate_size) + d
+            // Qwen2-MoE's shared expert has a sigmoid gate Linear(d, 1); DeepSeek's has none.
+            self.expert_params(self.shared_expert_intermediate_size) + if self.shared_expert_gate { d } else { 0 }
         } else {
             0
         };
         let expert = self.expert_params(self.intermediate_size);
-        let ffn_total = l * (self.experts * expert + shared);
-        let ffn_active = l * (self.active_experts * expert + shared);
-        let router = if self.is_moe() { l * d * self.experts } else { 0 };
+        // The experts' layers (every layer of a dense model), and a MoE model's leading dense layers.
+        let ffn_layers = if self.is_moe() { self.moe_layers() } else { l };
+        let dense = self.dense_layers * self.expert_params(self.dense_intermediate_size);
+        let ffn_total = ffn_layers * (self.experts * expert + shared) + dense;
+        let ffn_active = ffn_layers * (self.active_experts * expert + shared) + dense;
+        let router = if self.is_moe() { ffn_layers * (d * self.experts + if self.router_bias { self.experts } else { 0 }) } else { 0 };
         let norms = l * if self.sandwich_norms { 4 } else { 2 } * d + d;
         let total = embedding + attention + ffn_total + router + norms + lm_head;
         let non_embedding_active = attention + ffn_active + router + norms;

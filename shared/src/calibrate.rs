@@ -487,7 +487,8 @@ fn obs_parts(o: &Obs, e: &Efficiency) -> (f64, f64) {
 /// experts per pass summed over the MoE layers (per measured unit, as [`obs_parts`]).
 fn obs_fixed(o: &Obs) -> [f64; 3] {
     let layers = o.arch.layers as f64;
-    let routed = |phase| if o.arch.is_moe() { layers * routed_experts_per_pass(&o.arch, &o.target, phase) } else { 0.0 };
+    let moe_layers = o.arch.moe_layers() as f64;
+    let routed = |phase| if o.arch.is_moe() { moe_layers * routed_experts_per_pass(&o.arch, &o.target, phase) } else { 0.0 };
     match o.kind {
         Measured::Decode => [layers, 1.0, routed(Phase::Decode)],
         Measured::Prefill => [layers, 1.0, routed(Phase::Prefill)],

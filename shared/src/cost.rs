@@ -188,92 +188,154 @@ pub fn visit_operators(arch: &Architecture, w: &Workload, p: &Precision, phase: 
         visit(per_layer("attn_norm", rms_norm(d), zero));
     }
 
-    // Attention projections (Table E.3: Q and O 2·d², K and V 2·d²/gqa FLOPs per token).
-    let qkv_bias = arch.attention_bias != AttentionBias::None;
-    let mut qp = matmul(d, q);
-    qp.flops += bias_flops(q, qkv_bias);
-    visit(per_layer("q_proj", qp, zero));
-    for name in ["k_proj", "v_proj"] {
-        let mut c = matmul(d, kv);
-        c.flops += bias_flops(kv, qkv_bias);
-        // The projection's output goes to the KV cache rather than to an activation buffer.
-        c.activation_bytes = t * d * ba;
-        c.kv_write_bytes = t * kv * bkv;
-        visit(per_layer(name, c, zero));
-    }
-    if full {
-        match arch.qk_norm {
-            QkNorm::None => {}
-            QkNorm::PerHead | QkNorm::Full => visit(per_layer("qk_norm", rms_norm(q + kv), zero)),
+    if let Some(m) = arch.mla {
+        // Multi-head latent attention (DeepSeek-V2/V3). Queries through their low-rank pair (or one
+        // projection); the latent c_KV and the shared RoPE key are what the cache stores.
+        let (nope, rope_d, vd) = (m.qk_nope_head_dim as f64, m.qk_rope_head_dim as f64, m.v_head_dim as f64);
+        let (kvl, ql, qk) = (m.kv_lora_rank as f64, m.q_lora_rank as f64, m.qk_head_dim() as f64);
+        if ql > 0.0 {
+            visit(per_layer("q_a_proj", matmul(d, ql), zero));
+            if full {
+                visit(per_layer("q_a_norm", rms_norm(ql), zero));
+            }
+            visit(per_layer("q_b_proj", matmul(ql, n_h * qk), zero));
+        } else {
+            visit(per_layer("q_proj", matmul(d, n_h * qk), zero));
         }
-        visit(per_layer("rope", elementwise(3.0, q + kv, 1.0, 1.0), zero));
-    }
-
-    match (set, phase) {
-        (OperatorSet::Paper, Phase::Prefill) => {
-            // Paper: full S×S score matrix, no causal halving, scores materialised.
-            let scores = b * n_h * s * s;
-            visit(per_layer(
-                "qk_matmul",
-                Cost { flops: 2.0 * b * s * s * q, kv_read_bytes: b * s * kv * bkv, activation_bytes: scores * ba, ..zero },
-                zero,
-            ));
-            visit(per_layer("softmax", Cost { flops: 5.0 * scores, activation_bytes: 2.0 * scores * ba, ..zero }, zero));
-            visit(per_layer(
-                "sv_matmul",
-                Cost { flops: 2.0 * b * s * s * q, kv_read_bytes: b * s * kv * bkv, activation_bytes: b * s * q * ba, ..zero },
-                zero,
-            ));
+        let mut kva = matmul(d, kvl + rope_d);
+        kva.activation_bytes = t * d * ba;
+        kva.kv_write_bytes = t * (kvl + rope_d) * bkv;
+        visit(per_layer("kv_a_proj", kva, zero));
+        if full {
+            visit(per_layer("kv_a_norm", rms_norm(kvl), zero));
+            visit(per_layer("rope", elementwise(3.0, (n_h + 1.0) * rope_d, 1.0, 1.0), zero));
         }
-        (OperatorSet::Paper, Phase::Decode) => {
-            visit(per_layer(
-                "qk_matmul",
-                zero,
-                Cost { flops: 2.0 * b * q, kv_read_bytes: b * kv * bkv, activation_bytes: b * n_h * ba, ..zero },
-            ));
-            visit(per_layer("softmax", zero, Cost { flops: 5.0 * b * n_h, activation_bytes: 2.0 * b * n_h * ba, ..zero }));
-            visit(per_layer(
-                "sv_matmul",
-                Cost { activation_bytes: b * q * ba, ..zero },
-                Cost { flops: 2.0 * b * q, kv_read_bytes: b * kv * bkv, ..zero },
-            ));
-        }
-        (OperatorSet::Full, Phase::Prefill) => {
-            // Fused causal attention (FlashAttention-style): query i sees i keys, so Σ = S(S+1)/2 pairs
-            // (min(i, W) with a sliding window W); QKᵀ and scores·V are 2·d_h FLOPs per pair and head
-            // each, softmax ≈ 5 per pair and head.
-            let attention = |window: f64| {
-                let pairs = b * windowed_pairs(s, window);
-                Cost {
-                    flops: 4.0 * pairs * q + 5.0 * pairs * n_h,
-                    activation_bytes: 2.0 * t * q * ba,
-                    kv_read_bytes: 2.0 * b * s * kv * bkv,
+        match phase {
+            Phase::Prefill => {
+                // The prompt decompresses K (no-RoPE part) and V for every token, then attends with
+                // per-head dims qk (scores) and v_head (values).
+                visit(per_layer("kv_b_proj", matmul(kvl, n_h * (nope + vd)), zero));
+                let pairs = b * windowed_pairs(s, f64::INFINITY);
+                let c = Cost {
+                    flops: 2.0 * pairs * n_h * qk + 2.0 * pairs * n_h * vd + 5.0 * pairs * n_h,
+                    activation_bytes: t * n_h * (2.0 * qk + 2.0 * vd) * ba,
                     ..zero
-                }
-            };
-            if global > 0.0 {
-                visit(Operator { repeats: global, ..per_layer("attention", attention(f64::INFINITY), zero) });
+                };
+                visit(per_layer("attention", c, zero));
             }
-            if sliding > 0.0 {
-                visit(Operator { repeats: sliding, ..per_layer("attention_sliding", attention(window), zero) });
+            Phase::Decode => {
+                // Weight absorption, as vLLM, SGLang and FlashMLA run it: the query's no-RoPE part is
+                // mapped into the latent space, every head attends over the shared cached latent
+                // (kv_lora_rank + qk_rope_head_dim elements per token), and the output is mapped to v.
+                let q_absorb = Cost {
+                    flops: 2.0 * b * n_h * nope * kvl,
+                    weight_bytes: n_h * nope * kvl * bw,
+                    activation_bytes: b * n_h * (nope + kvl) * ba,
+                    ..zero
+                };
+                visit(per_layer("q_absorb", q_absorb, zero));
+                let base = Cost { activation_bytes: b * n_h * (2.0 * kvl + rope_d) * ba, ..zero };
+                let per =
+                    Cost { flops: b * n_h * (2.0 * (kvl + rope_d) + 2.0 * kvl + 5.0), kv_read_bytes: b * (kvl + rope_d) * bkv, ..zero };
+                visit(per_layer("attention", base, per));
+                let v_absorb = Cost {
+                    flops: 2.0 * b * n_h * kvl * vd,
+                    weight_bytes: n_h * kvl * vd * bw,
+                    activation_bytes: b * n_h * (kvl + vd) * ba,
+                    ..zero
+                };
+                visit(per_layer("v_absorb", v_absorb, zero));
             }
         }
-        (OperatorSet::Full, Phase::Decode) => {
-            let base = Cost { activation_bytes: 2.0 * b * q * ba, ..zero };
-            let per = Cost { flops: 4.0 * b * q + 5.0 * b * n_h, kv_read_bytes: 2.0 * b * kv * bkv, ..zero };
-            if global > 0.0 {
-                visit(Operator { repeats: global, ..per_layer("attention", base, per) });
-            }
-            if sliding > 0.0 {
-                // The new token attends to the last W cached tokens at most.
-                visit(Operator { repeats: sliding, window, ..per_layer("attention_sliding", base, per) });
-            }
+        visit(per_layer("o_proj", matmul(n_h * vd, d), zero));
+    } else {
+        // Attention projections (Table E.3: Q and O 2·d², K and V 2·d²/gqa FLOPs per token).
+        let qkv_bias = arch.attention_bias != AttentionBias::None;
+        let mut qp = matmul(d, q);
+        qp.flops += bias_flops(q, qkv_bias);
+        visit(per_layer("q_proj", qp, zero));
+        for name in ["k_proj", "v_proj"] {
+            let mut c = matmul(d, kv);
+            c.flops += bias_flops(kv, qkv_bias);
+            // The projection's output goes to the KV cache rather than to an activation buffer.
+            c.activation_bytes = t * d * ba;
+            c.kv_write_bytes = t * kv * bkv;
+            visit(per_layer(name, c, zero));
         }
-    }
+        if full {
+            match arch.qk_norm {
+                QkNorm::None => {}
+                QkNorm::PerHead | QkNorm::Full => visit(per_layer("qk_norm", rms_norm(q + kv), zero)),
+            }
+            visit(per_layer("rope", elementwise(3.0, q + kv, 1.0, 1.0), zero));
+        }
 
-    let mut op = matmul(q, d);
-    op.flops += bias_flops(d, arch.attention_bias == AttentionBias::All);
-    visit(per_layer("o_proj", op, zero));
+        match (set, phase) {
+            (OperatorSet::Paper, Phase::Prefill) => {
+                // Paper: full S×S score matrix, no causal halving, scores materialised.
+                let scores = b * n_h * s * s;
+                visit(per_layer(
+                    "qk_matmul",
+                    Cost { flops: 2.0 * b * s * s * q, kv_read_bytes: b * s * kv * bkv, activation_bytes: scores * ba, ..zero },
+                    zero,
+                ));
+                visit(per_layer("softmax", Cost { flops: 5.0 * scores, activation_bytes: 2.0 * scores * ba, ..zero }, zero));
+                visit(per_layer(
+                    "sv_matmul",
+                    Cost { flops: 2.0 * b * s * s * q, kv_read_bytes: b * s * kv * bkv, activation_bytes: b * s * q * ba, ..zero },
+                    zero,
+                ));
+            }
+            (OperatorSet::Paper, Phase::Decode) => {
+                visit(per_layer(
+                    "qk_matmul",
+                    zero,
+                    Cost { flops: 2.0 * b * q, kv_read_bytes: b * kv * bkv, activation_bytes: b * n_h * ba, ..zero },
+                ));
+                visit(per_layer("softmax", zero, Cost { flops: 5.0 * b * n_h, activation_bytes: 2.0 * b * n_h * ba, ..zero }));
+                visit(per_layer(
+                    "sv_matmul",
+                    Cost { activation_bytes: b * q * ba, ..zero },
+                    Cost { flops: 2.0 * b * q, kv_read_bytes: b * kv * bkv, ..zero },
+                ));
+            }
+            (OperatorSet::Full, Phase::Prefill) => {
+                // Fused causal attention (FlashAttention-style): query i sees i keys, so Σ = S(S+1)/2 pairs
+                // (min(i, W) with a sliding window W); QKᵀ and scores·V are 2·d_h FLOPs per pair and head
+                // each, softmax ≈ 5 per pair and head.
+                let attention = |window: f64| {
+                    let pairs = b * windowed_pairs(s, window);
+                    Cost {
+                        flops: 4.0 * pairs * q + 5.0 * pairs * n_h,
+                        activation_bytes: 2.0 * t * q * ba,
+                        kv_read_bytes: 2.0 * b * s * kv * bkv,
+                        ..zero
+                    }
+                };
+                if global > 0.0 {
+                    visit(Operator { repeats: global, ..per_layer("attention", attention(f64::INFINITY), zero) });
+                }
+                if sliding > 0.0 {
+                    visit(Operator { repeats: sliding, ..per_layer("attention_sliding", attention(window), zero) });
+                }
+            }
+            (OperatorSet::Full, Phase::Decode) => {
+                let base = Cost { activation_bytes: 2.0 * b * q * ba, ..zero };
+                let per = Cost { flops: 4.0 * b * q + 5.0 * b * n_h, kv_read_bytes: 2.0 * b * kv * bkv, ..zero };
+                if global > 0.0 {
+                    visit(Operator { repeats: global, ..per_layer("attention", base, per) });
+                }
+                if sliding > 0.0 {
+                    // The new token attends to the last W cached tokens at most.
+                    visit(Operator { repeats: sliding, window, ..per_layer("attention_sliding", base, per) });
+                }
+            }
+        }
+
+        let mut op = matmul(q, d);
+        op.flops += bias_flops(d, arch.attention_bias == AttentionBias::All);
+        visit(per_layer("o_proj", op, zero));
+    }
 
     if full {
         if arch.sandwich_norms {
@@ -283,11 +345,14 @@ pub fn visit_operators(arch: &Architecture, w: &Workload, p: &Precision, phase: 
         visit(per_layer("ffn_norm", rms_norm(d), zero));
         if arch.is_moe() {
             let e = arch.experts as f64;
-            visit(per_layer(
-                "router",
-                Cost { flops: 2.0 * t * d * e, weight_bytes: d * e * bw, activation_bytes: t * d * ba + t * e * be, ..zero },
-                zero,
-            ));
+            visit(Operator {
+                repeats: arch.moe_layers() as f64,
+                ..per_layer(
+                    "router",
+                    Cost { flops: 2.0 * t * d * e, weight_bytes: d * e * bw, activation_bytes: t * d * ba + t * e * be, ..zero },
+                    zero,
+                )
+            });
         }
     }
 
@@ -297,19 +362,35 @@ pub fn visit_operators(arch: &Architecture, w: &Workload, p: &Precision, phase: 
     let shared = arch.shared_expert_intermediate_size as f64;
     let experts_read = if full { experts_touched(arch.experts, arch.active_experts, t) } else { arch.active_experts as f64 };
     let ffn_weight_width = experts_read * inter + shared;
+    // A MoE model's leading dense layers (DeepSeek) have their own FFN; the rest run the experts.
+    let ffn_layers = if arch.is_moe() { arch.moe_layers() as f64 } else { l };
     let ffn = |name| {
         let mut c = matmul(d, ffn_active);
         c.weight_bytes = d * ffn_weight_width * bw;
         c.flops += bias_flops(ffn_active, arch.mlp_bias);
-        per_layer(name, c, zero)
+        Operator { repeats: ffn_layers, ..per_layer(name, c, zero) }
     };
     visit(ffn("ffn_gate"));
     visit(ffn("ffn_up"));
     if full {
         // SiLU(gate)·up: ≈4 FLOPs for SiLU and 1 for the product per element.
-        visit(per_layer("swiglu", elementwise(5.0, ffn_active, 2.0, 1.0), zero));
+        visit(Operator { repeats: ffn_layers, ..per_layer("swiglu", elementwise(5.0, ffn_active, 2.0, 1.0), zero) });
     }
     visit(ffn("ffn_down"));
+    if arch.dense_layers > 0 {
+        let (k, w) = (arch.dense_layers as f64, arch.dense_intermediate_size as f64);
+        let dense = |name| {
+            let mut c = matmul(d, w);
+            c.flops += bias_flops(w, arch.mlp_bias);
+            Operator { repeats: k, ..per_layer(name, c, zero) }
+        };
+        visit(dense("dense_ffn_gate"));
+        visit(dense("dense_ffn_up"));
+        if full {
+            visit(Operator { repeats: k, ..per_layer("dense_swiglu", elementwise(5.0, w, 2.0, 1.0), zero) });
+        }
+        visit(dense("dense_ffn_down"));
+    }
 
     if full {
         if arch.sandwich_norms {

@@ -236,7 +236,7 @@ pub fn moe_scenarios(device: &Device) -> Result<Vec<(String, Efficiency)>> {
     let t = Target::new(device, None, Workload::PAPER, Precision::FP16)?;
     let step = crate::roofline::latency(&arch, &t, Level::Calibrated, &base).decode_per_token_secs;
     // One decode step at batch 1 runs K experts in each of the l layers.
-    let routed = (arch.layers * arch.active_experts) as f64;
+    let routed = (arch.moe_layers() * arch.active_experts) as f64;
     for k in MOE_DECODE_SLOWDOWNS {
         let e = Efficiency { expert_overhead_secs: (k - 1.0) * step / routed, ..base };
         out.push((format!("{MOE_REFERENCE} decode {k}× slower ({:.1} µs per routed expert)", e.expert_overhead_secs * 1e6), e));

@@ -1,7 +1,9 @@
 //! Import of a Hugging Face `config.json` into an [`ArchitectureSpec`].
 //!
 //! Supported `model_type`s: llama, mistral, qwen2, qwen3, qwen2_moe, qwen3_moe, mixtral, olmoe, gemma2,
-//! gemma3_text (and gemma3 with a `text_config`), phi3, granite. Field
+//! gemma3_text (and gemma3 with a `text_config`), phi3, granite, deepseek_v2, deepseek_v3 (multi-head
+//! latent attention, a dense prefix of `first_k_dense_replace` layers, ungated shared experts; V3's
+//! multi-token-prediction layer is not part of the model priced). Field
 //! names and defaults are those of the `transformers` configuration classes of each type; a missing
 //! `tie_word_embeddings` means false for all of them (their classes default to untied). Stacks that mix
 //! dense and MoE layers (`decoder_sparse_step` ≠ 1 or a non-empty `mlp_only_layers`) are rejected: the
@@ -15,11 +17,11 @@
 
 use serde_json::Value;
 
-use crate::arch::{Architecture, ArchitectureSpec, AttentionBias, QkNorm};
+use crate::arch::{Architecture, ArchitectureSpec, AttentionBias, Mla, QkNorm};
 use crate::error::{Error, Result};
 
 /// Model types this importer understands.
-pub const SUPPORTED_MODEL_TYPES: [&str; 13] = [
+pub const SUPPORTED_MODEL_TYPES: [&str; 15] = [
     "llama",
     "mistral",
     "qwen2",
@@ -33,6 +35,8 @@ pub const SUPPORTED_MODEL_TYPES: [&str; 13] = [
     "gemma3",
     "phi3",
     "granite",
+    "deepseek_v2",
+    "deepseek_v3",
 ];
 
 const WHAT: &str = "config.json";
@@ -239,6 +243,44 @@ pub fn spec_from_hf_config(text: &str) -> Result<ArchitectureSpec> {
         "phi3" => {
             spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
             spec.sliding_window = window(&cfg)?;
+        }
+        "deepseek_v2" | "deepseek_v3" => {
+            // Multi-head latent attention; MoE layers after `first_k_dense_replace` dense ones, every
+            // `moe_layer_freq`-th (only 1 is modelled), with ungated shared experts.
+            if uint(&cfg, "moe_layer_freq")?.is_some_and(|f| f != 1) {
+                return Err(Error::parse(WHAT, "moe_layer_freq ≠ 1 interleaves dense and MoE layers; only a dense prefix is modelled"));
+            }
+            spec.mla = Some(Mla {
+                q_lora_rank: uint(&cfg, "q_lora_rank")?.unwrap_or(0),
+                kv_lora_rank: required(&cfg, "kv_lora_rank")?,
+                qk_nope_head_dim: required(&cfg, "qk_nope_head_dim")?,
+                qk_rope_head_dim: required(&cfg, "qk_rope_head_dim")?,
+                v_head_dim: required(&cfg, "v_head_dim")?,
+            });
+            spec.head_dim = None;
+            spec.kv_heads = Some(heads);
+            if flag(&cfg, "attention_bias")?.unwrap_or(false) {
+                return Err(Error::parse(WHAT, "attention_bias with multi-head latent attention is not modelled"));
+            }
+            let experts = uint(&cfg, "n_routed_experts")?.unwrap_or(1);
+            if experts > 1 {
+                spec.experts = Some(experts);
+                spec.active_experts = Some(required(&cfg, "num_experts_per_tok")?);
+                let expert = required(&cfg, "moe_intermediate_size")?;
+                spec.intermediate_size = Some(expert);
+                let shared = uint(&cfg, "n_shared_experts")?.unwrap_or(0);
+                spec.shared_expert_intermediate_size = (shared > 0).then_some(shared * expert);
+                spec.shared_expert_gate = Some(false);
+                let dense = uint(&cfg, "first_k_dense_replace")?.unwrap_or(0);
+                if dense > 0 {
+                    spec.dense_layers = Some(dense);
+                    spec.dense_intermediate_size = Some(required(&cfg, "intermediate_size")?);
+                }
+                // V3's aux-loss-free balancing keeps a bias per expert on the router.
+                spec.router_bias = cfg.get("topk_method").and_then(Value::as_str) == Some("noaux_tc");
+            } else {
+                spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);
+            }
         }
         "granite" => {
             spec.intermediate_size = Some(required(&cfg, "intermediate_size")?);

@@ -273,7 +273,7 @@ impl Pricing {
     }
 
     /// Fixed overheads of a phase: l·t_layer + t_token per forward pass, and for a MoE model
-    /// t_expert per distinct routed expert per layer.
+    /// t_expert per distinct routed expert per MoE layer.
     fn fixed_secs(&self, arch: &Architecture, t: &Target, phase: Phase) -> f64 {
         let passes = match phase {
             Phase::Prefill => 1.0,
@@ -284,7 +284,7 @@ impl Pricing {
         } else {
             0.0
         };
-        passes * (arch.layers as f64 * (self.eff.layer_overhead_secs + experts) + self.eff.token_overhead_secs)
+        passes * (arch.layers as f64 * self.eff.layer_overhead_secs + arch.moe_layers() as f64 * experts + self.eff.token_overhead_secs)
     }
 }
 
@@ -491,7 +491,8 @@ pub struct Memory {
     /// Every stored weight (all experts, embedding, LM head if untied) at b_w.
     pub weight_bytes: f64,
     /// KV cache at the final length: 2·l·B·(S_in + S_out)·n_kv·d_h·b_kv (a sliding-window layer keeps
-    /// min(S_in + S_out, W) tokens).
+    /// min(S_in + S_out, W) tokens; multi-head latent attention caches l·B·(S_in + S_out)·(kv_lora_rank +
+    /// qk_rope_head_dim) elements).
     pub kv_cache_bytes: f64,
     /// Peak activation working set of the prefill (estimate): the residual stream and the widest
     /// intermediate per token, fused attention (no score matrix), FP32 logits of the last position.
@@ -508,7 +509,12 @@ pub fn memory_footprint(arch: &Architecture, w: &Workload, p: &Precision) -> Mem
     let ctx = w.final_context() as f64;
     let sliding = arch.sliding_layers as f64;
     let cached_tokens = (arch.layers as f64 - sliding) * ctx + sliding * ctx.min(arch.sliding_window as f64);
-    let kv_cache_bytes = 2.0 * w.batch as f64 * cached_tokens * arch.kv_width() as f64 * p.kv.bytes();
+    // Multi-head latent attention caches one latent and one RoPE key per token and layer, for all heads.
+    let per_token = match &arch.mla {
+        Some(m) => m.cache_width() as f64,
+        None => 2.0 * arch.kv_width() as f64,
+    };
+    let kv_cache_bytes = w.batch as f64 * cached_tokens * per_token * p.kv.bytes();
     let tokens = w.batch as f64 * w.prompt_tokens as f64;
     let widest = ((arch.q_width() + 2 * arch.kv_width()) as f64).max(2.0 * arch.active_ffn_width() as f64);
     let activation_bytes =

@@ -50,6 +50,8 @@ fn config_import_equals_the_reference_preset() {
         ("phi-3-mini-4k.config.json", "phi-3-mini-4k"),
         ("mistral-7b-v0.1.config.json", "mistral-7b-v0.1"),
         ("granite-3.0-2b.config.json", "granite-3.1-2b"),
+        ("deepseek-v2-lite.config.json", "deepseek-v2-lite"),
+        ("deepseek-v3.config.json", "deepseek-v3"),
     ] {
         let from_file = load(file);
         let preset = find_model(id).unwrap().architecture().unwrap();
@@ -80,4 +82,39 @@ fn sliding_windows_and_gemma_layouts_are_read() {
     let nested = format!(r#"{{"model_type": "gemma3", "text_config": {text}}}"#);
     assert_eq!(from_hf_config(&nested).unwrap().params().total, 999_885_952);
     assert!(from_hf_config(r#"{"model_type": "gemma3"}"#).unwrap_err().to_string().contains("text_config"));
+}
+
+#[test]
+fn deepseek_latent_attention_and_its_dense_prefix_count_exactly() {
+    // DeepSeek-V2-Lite, by hand (HF names): embedding and head 102,400 × 2,048 each; per layer q_proj
+    // 2,048 × 16 × 192, kv_a_proj_with_mqa 2,048 × 576, kv_a_layernorm 512, kv_b_proj 512 × 16 × 256,
+    // o_proj 16 × 128 × 2,048 (13,763,072), two norms; layer 0 a dense FFN 3 × 2,048 × 10,944; 26 MoE
+    // layers of 64 experts 3 × 2,048 × 1,408, an ungated shared FFN 3 × 2,048 × 2,816 and a router
+    // 64 × 2,048: 209,715,200 + 81,007,104 + 26 × 584,847,872 + 2,048 + 209,715,200 = 15,706,484,224,
+    // HF's safetensors total.
+    let lite = load("deepseek-v2-lite.config.json");
+    assert_eq!(lite.attention_params_per_layer(), 13_763_072);
+    assert_eq!((lite.params().total, lite.dense_layers, lite.moe_layers()), (15_706_484_224, 1, 26));
+    // DeepSeek-V3: the 61-layer model with its router biases, without the multi-token-prediction layer.
+    assert_eq!(load("deepseek-v3.config.json").params().total, 671_026_419_200);
+    // The latent cache: (512 + 64) elements per token and layer for all heads, in BF16:
+    // 27 × 576 × 2 B = 31,104 B per token for V2-Lite, 61 × 576 × 2 B = 70,272 B for V3.
+    let w = rooflaw::Workload::new(1, 999, 1).unwrap();
+    let kv = |a: &rooflaw::Architecture| rooflaw::roofline::memory_footprint(a, &w, &rooflaw::Precision::FP16).kv_cache_bytes / 1000.0;
+    assert_eq!((kv(&lite), kv(&load("deepseek-v3.config.json"))), (31_104.0, 70_272.0));
+    // Decode reads the cached latent of every context token once per layer, shared by the 16 heads:
+    // prompt 1,000, 10 steps → Σ contexts 10 × 1,000 + 55 = 10,055; 27 × 576 × 2 B × 10,055 = 312,750,720 B.
+    let t = rooflaw::Target::new(
+        rooflaw::Catalogue::default().get("jetson-agx-orin-64gb").unwrap(),
+        None,
+        rooflaw::Workload::new(1, 1000, 10).unwrap(),
+        rooflaw::Precision::FP16,
+    )
+    .unwrap();
+    let read: f64 =
+        rooflaw::roofline::breakdown(&lite, &t, rooflaw::Level::Roofline, &rooflaw::Efficiency::PEAK, rooflaw::cost::Phase::Decode)
+            .iter()
+            .map(|r| r.cost.kv_read_bytes)
+            .sum();
+    assert_eq!(read, 312_750_720.0);
 }

@@ -113,9 +113,15 @@ impl TensorInfo {
 
 /// The llama.cpp layout an architecture maps to.
 pub fn layout(a: &Architecture) -> Result<&'static str> {
-    if a.sandwich_norms || a.sliding_window > 0 {
+    if a.sandwich_norms
+        || a.sliding_window > 0
+        || a.mla.is_some()
+        || a.dense_layers > 0
+        || a.router_bias
+        || (a.shared_expert_intermediate_size > 0 && !a.shared_expert_gate)
+    {
         bail!(
-            "{}: sandwich norms and sliding windows (Gemma, Mistral v0.1, Phi-3) have no llama or qwen layout in this GGUF writer",
+            "{}: sandwich norms, sliding windows (Gemma, Mistral v0.1, Phi-3) and DeepSeek's latent attention and MoE layout have no llama or qwen layout in this GGUF writer",
             a.name
         );
     }

@@ -385,17 +385,25 @@ pub struct Output {
     pub aux_loss: Option<Tensor<1>>,
 }
 
-/// Why the trainer's model cannot be `a`, if it cannot: sandwich norms (Gemma) and sliding-window
-/// attention are priced by the science crate but not built here, and a model without them would be a
-/// different model (the norms change the parameter count; the window changes no parameter at all).
+/// Why the trainer's model cannot be `a`, if it cannot: sandwich norms (Gemma), sliding-window and
+/// latent attention and DeepSeek's MoE layout are priced by the science crate but not built here, and a
+/// model without them would be a different model (a window changes no parameter at all, so the
+/// parameter-count check would not catch it).
 pub fn unsupported(a: &Architecture) -> Option<String> {
-    let what = match (a.sandwich_norms, a.sliding_window > 0) {
-        (true, true) => "sandwich norms and sliding-window attention",
-        (true, false) => "sandwich norms",
-        (false, true) => "sliding-window attention",
-        (false, false) => return None,
-    };
-    Some(format!("{}: the trainer's model has no {what}; rooflaw predicts it, but cannot train or time it with burn", a.name))
+    let missing: Vec<&str> = [
+        (a.sandwich_norms, "sandwich norms"),
+        (a.sliding_window > 0, "sliding-window attention"),
+        (a.mla.is_some(), "multi-head latent attention"),
+        (a.dense_layers > 0, "dense layers before the MoE ones"),
+        (a.shared_expert_intermediate_size > 0 && !a.shared_expert_gate, "an ungated shared expert"),
+        (a.router_bias, "a router bias"),
+    ]
+    .into_iter()
+    .filter_map(|(has, what)| has.then_some(what))
+    .collect();
+    (!missing.is_empty()).then(|| {
+        format!("{}: the trainer's model has no {}; rooflaw predicts it, but cannot train or time it with burn", a.name, missing.join(", "))
+    })
 }
 
 impl LanguageModel {
