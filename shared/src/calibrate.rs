@@ -941,6 +941,8 @@ pub struct EvaluatedRow {
     pub interval_secs: Option<[f64; 2]>,
     /// The profile that priced it.
     pub profile: String,
+    /// That profile's leave-one-out error.
+    pub profile_loo_mape: Option<f64>,
 }
 
 /// The error of one engine's rows.
@@ -950,6 +952,8 @@ pub struct EngineError {
     pub engine: String,
     /// The profile that priced its rows.
     pub profile: String,
+    /// That profile's own leave-one-out error on the rows it was fitted to.
+    pub profile_loo_mape: Option<f64>,
     /// Rows.
     pub rows: usize,
     /// Mean absolute relative error.
@@ -1023,6 +1027,7 @@ pub fn evaluate(rows: &[MeasurementRow], catalogue: &Catalogue, profiles: &[Cali
             predicted_secs: predicted,
             interval_secs: interval.map(|i| i.around(predicted)),
             profile: profile.label.clone(),
+            profile_loo_mape: profile.loo_mape,
         });
     }
     let mut engines: Vec<String> = out.iter().map(|r| r.engine.clone()).collect();
@@ -1038,6 +1043,7 @@ pub fn evaluate(rows: &[MeasurementRow], catalogue: &Catalogue, profiles: &[Cali
             let inside = with.iter().filter(|r| r.interval_secs.is_some_and(|[lo, hi]| (lo..=hi).contains(&r.measured_secs))).count();
             EngineError {
                 profile: mine[0].profile.clone(),
+                profile_loo_mape: mine[0].profile_loo_mape,
                 rows: mine.len(),
                 mape: ape.iter().sum::<f64>() / ape.len() as f64,
                 median_ape: if ape.len() % 2 == 1 { ape[ape.len() / 2] } else { (ape[ape.len() / 2 - 1] + ape[ape.len() / 2]) / 2.0 },

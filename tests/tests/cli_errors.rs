@@ -52,3 +52,20 @@ fn bad_input_is_one_line_with_a_fix_and_exit_code_2() {
     assert!(stderr(&o).contains("[possible values: paper, roofline, calibrated]"), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::Read;
+    // `rooflaw frontier --all --format csv | head -c 100`: far more than a pipe holds, read 100 bytes.
+    let mut child = std::process::Command::new(rooflaw_tests::rooflaw_bin())
+        .args(["frontier", "--all", "--format", "csv"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}

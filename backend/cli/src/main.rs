@@ -16,6 +16,8 @@ use args::{ArchCommand, Cli, Command, DataCommand, DevicesCommand, MeasureComman
 use commands as cmd;
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`rooflaw … | head`) would panic.
+    sigpipe::reset();
     let cli = Cli::parse();
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -103,7 +103,7 @@ fn print_evaluation(format: Format, e: &Evaluation) -> Result<()> {
         Format::Json => print_json(e),
         Format::Csv => print_csv(&e.rows),
         Format::Table => {
-            let mut t = table(&["engine", "rows", "MAPE", "median", "in 90% interval", "profile"]);
+            let mut t = table(&["engine", "rows", "MAPE", "median", "in 90% interval", "profile", "profile's LOO"]);
             for x in &e.engines {
                 t.add_row(vec![
                     x.engine.clone(),
@@ -112,6 +112,7 @@ fn print_evaluation(format: Format, e: &Evaluation) -> Result<()> {
                     pct(x.median_ape),
                     x.interval_coverage.map_or("no interval".into(), pct),
                     x.profile.clone(),
+                    x.profile_loo_mape.map_or("–".into(), pct),
                 ]);
             }
             print_table(&t);
