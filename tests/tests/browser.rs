@@ -94,6 +94,14 @@ async fn labels_and_legends_hide_nothing() -> Result<()> {
         )
         .await?;
         ensure!(clash.is_null(), "reference labels overlap: {clash}");
+        // A name with no free spot is dropped (the marker keeps it as a tooltip), but most are drawn.
+        let counts = js(
+            &s.client,
+            "return [document.querySelectorAll('#explorer-plot g.ref').length, document.querySelectorAll('#explorer-plot g.ref text').length];",
+        )
+        .await?;
+        let (refs, named) = (counts[0].as_u64().unwrap_or(0), counts[1].as_u64().unwrap_or(0));
+        ensure!(refs > 20 && named * 3 >= refs * 2, "{named} of {refs} reference markers are named");
         // Architecture page: operator names never overlap, and the legend covers no operator.
         goto(&s, "#/arch?model=qwen2.5-0.5b").await?;
         wait_for(&s.client, "return document.querySelectorAll('#roofline-plot circle').length > 10;", 30).await?;

@@ -70,7 +70,7 @@ fn roofline_svg(pts: &[RooflinePoint], pi: f64, beta: f64) -> Html {
     let labels: Vec<Label> = pts.iter().zip(&px).map(|(p, (x, y))| Label { x: *x, y: *y, w: text_width(p.name, 10.0), h: 12.0 }).collect();
     let placed = place_labels(&labels, Rect { x: M.0, y: M.2, w: W - M.0 - M.1, h: H - M.2 - M.3 });
     let mut avoid: Vec<(f64, f64)> = px.clone();
-    avoid.extend(placed.iter().flat_map(|p| [(p.rect.x, p.rect.y), (p.rect.x + p.rect.w, p.rect.y + p.rect.h)]));
+    avoid.extend(placed.iter().filter(|p| p.shown).flat_map(|p| [(p.rect.x, p.rect.y), (p.rect.x + p.rect.w, p.rect.y + p.rect.h)]));
     html! {
         <svg id="roofline-plot" viewBox={format!("0 0 {W} {H}")} class="plot">
             { axes(&sx, &sy, "arithmetic intensity (FLOP/byte, log)", "attained throughput (FLOP/s, log)") }
@@ -78,7 +78,7 @@ fn roofline_svg(pts: &[RooflinePoint], pi: f64, beta: f64) -> Html {
             { for pts.iter().zip(&px).zip(&placed).map(|((p, (x, y)), l)| { let prefill = p.phase == Phase::Prefill; html! {
                 <g><circle cx={x.to_string()} cy={y.to_string()} r="4" class={if prefill { "op-prefill" } else { "op-decode" }}><title>{ format!("{} ({}): {:.1} FLOP/byte, {}-bound", p.name, if prefill { "prefill" } else { "decode" }, p.intensity_flops_per_byte, if p.bound == Bound::Compute { "compute" } else { "memory" }) }</title></circle>
                 if l.leader { <line class="leader" x1={x.to_string()} y1={y.to_string()} x2={(if l.rect.x > *x { l.rect.x } else { l.rect.x + l.rect.w }).to_string()} y2={(l.rect.y + l.rect.h / 2.0).to_string()} /> }
-                <text x={format!("{:.1}", l.rect.x)} y={format!("{:.1}", l.rect.y + l.rect.h - 3.0)} class="op-label">{ p.name }</text></g>
+                if l.shown { <text x={format!("{:.1}", l.rect.x)} y={format!("{:.1}", l.rect.y + l.rect.h - 3.0)} class="op-label">{ p.name }</text> }</g>
             }})}
             { legend_away_from(&[("#000", format!("roofline: π {:.1} TFLOP/s, β {:.0} GB/s", pi / 1e12, beta / 1e9)), ("#1f77b4", "prefill operators".into()), ("#ff7f0e", "decode operators (all steps)".into())], &avoid) }
         </svg>

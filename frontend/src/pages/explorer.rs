@@ -92,9 +92,9 @@ fn frontier_layer(p: &StaticProps) -> Html {
             <polyline id="frontier-line" class="frontier" points={frontier_pts} />
             { for ev.front.iter().map(|&i| html! { <circle class="front-pt" cx={format!("{:.1}", sx.px(ev.points[i].latency_secs * 1e3))} cy={format!("{:.1}", sy.px(yv(&ev.points[i])))} r="3"><title>{ describe(&ev.candidates[i].arch) }</title></circle> }) }
             { for ev.refs.iter().zip(&anchors).zip(&placed).map(|(((n, _), (x, y)), p)| { let (x, y) = (*x, *y); html! {
-                <g class="ref"><path d={format!("M{} {}l8 8m0 -8l-8 8", x - 4.0, y - 4.0)} />
+                <g class="ref"><path d={format!("M{} {}l8 8m0 -8l-8 8", x - 4.0, y - 4.0)}><title>{ n.clone() }</title></path>
                 if p.leader { <line class="leader" x1={x.to_string()} y1={y.to_string()} x2={(if p.rect.x > x { p.rect.x } else { p.rect.x + p.rect.w }).to_string()} y2={(p.rect.y + p.rect.h / 2.0).to_string()} /> }
-                <text x={format!("{:.1}", p.rect.x)} y={format!("{:.1}", p.rect.y + p.rect.h - 3.0)}>{ n.clone() }</text></g> } }) }
+                if p.shown { <text x={format!("{:.1}", p.rect.x)} y={format!("{:.1}", p.rect.y + p.rect.h - 3.0)}>{ n.clone() }</text> }</g> } }) }
         </g>
     }
 }

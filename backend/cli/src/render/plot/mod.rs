@@ -83,6 +83,10 @@ where
         .map(|((name, ..), (px, py))| Label { x: *px as f64, y: *py as f64, w: text_width(name, SIZE), h: SIZE + 2.0 })
         .collect();
     for (((name, _, _, color), (px, py)), p) in labels.iter().zip(&anchors).zip(place_labels(&boxes, bounds)) {
+        // A name with no free spot is left out rather than printed over another.
+        if !p.shown {
+            continue;
+        }
         let (tx, ty) = (p.rect.x.round() as i32, p.rect.y.round() as i32);
         if p.leader {
             let end = if p.rect.x > *px as f64 { tx } else { tx + p.rect.w.round() as i32 };
