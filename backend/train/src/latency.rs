@@ -63,6 +63,7 @@ pub fn measure(arch: &Architecture, backend: Backend, threads: usize, plan: Late
     }
     let device = backend.device()?;
     let model = LanguageModel::new(arch, &ModelOptions::default(), &device);
+    model.initialize_parameters();
     let (b, capacity) = (plan.batch as usize, plan.final_context() as usize);
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
     let meter = Meter::start();

@@ -7,7 +7,7 @@
 //! burn's own parameter count (`Module::num_params`) equals `Architecture::params().total` exactly; the
 //! tests check it on published models and `rooflaw train --dry-run` checks it for any architecture.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{Embedding, EmbeddingConfig, Initializer, Linear, LinearConfig, RmsNorm, RmsNormConfig};
 use burn::prelude::*;
@@ -406,7 +406,23 @@ pub fn unsupported(a: &Architecture) -> Option<String> {
     })
 }
 
+/// Initializes every parameter on visit: burn creates a parameter's values on first use.
+struct Materialize;
+
+impl ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let _ = param.val();
+    }
+}
+
 impl LanguageModel {
+    /// Creates every parameter's values now. burn initializes a parameter on first use, so without this
+    /// an expert that the warm-up's routing happened to skip would be drawn from the random generator
+    /// inside a timed pass (it made a 16-expert prefill several times slower, and its repeats erratic).
+    pub fn initialize_parameters(&self) {
+        self.visit(&mut Materialize);
+    }
+
     /// The module for `a` on `device`. Parameters are allocated lazily (counting them allocates nothing).
     pub fn new(a: &Architecture, o: &ModelOptions, device: &Device) -> Self {
         let d = a.d_model;
