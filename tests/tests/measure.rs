@@ -165,3 +165,57 @@ fn bad_input_to_measure_is_explained() {
     let o = run(&["measure", "latency", "--spec", s, "--engine", "vllm"]);
     assert!(stderr(&o).contains("vllm was not found on PATH") || o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn mlc_benchmark_output_becomes_a_record() {
+    // MLC runs on the device; here a stand-in for jetson-containers' benchmark.py prints what the real one
+    // printed on an AGX Orin 32GB (jetson-containers issue 412): a warm-up prompt, then one line per prompt.
+    let dir = tmp("measure-mlc");
+    let script = dir.join("benchmark.py");
+    let line = |prefill: &str, decode: &str| {
+        format!("/data/models/mlc/dist/Llama-2-7b-chat-hf-q4f16_ft/params:  input=16 output=128 prefill_time {prefill} sec, prefill_rate 197.0 tokens/sec, decode_time {decode} sec, decode_rate 19.3 tokens/sec")
+    };
+    let printed = [line("0.250", "7.100"), line("0.081", "6.632"), line("0.080", "6.656"), line("0.082", "6.608")];
+    std::fs::write(
+        &script,
+        format!(
+            "import sys\nassert '--max-num-prompts' in sys.argv and sys.argv[sys.argv.index('--max-num-prompts') + 1] == '4', sys.argv\nprint('''{}''')\n",
+            printed.join("\n")
+        ),
+    )
+    .unwrap();
+    let prompts = dir.join("completion_16.json");
+    std::fs::write(&prompts, "[]").unwrap();
+    let measure = |extra: &[&str], benchmark: &std::path::Path| {
+        let mut args =
+            vec!["measure", "latency", "llama-3.2-1b", "--engine", "mlc", "--generate", "128", "--repeat", "3", "--format", "json"];
+        args.extend_from_slice(extra);
+        std::process::Command::new(rooflaw_tests::rooflaw_bin()).args(&args).env("ROOFLAW_MLC_BENCHMARK", benchmark).output().unwrap()
+    };
+    let o = measure(
+        &["--mlc-model", "/data/models/mlc/dist/Llama-2-7b-chat-hf-q4f16_ft/params", "--mlc-prompts", prompts.to_str().unwrap()],
+        &script,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let r = &r[0];
+    assert_eq!(
+        (r["engine"].as_str(), r["prompt_tokens"].as_u64(), r["generated_tokens"].as_u64()),
+        (Some("mlc"), Some(16), Some(128)),
+        "{r}"
+    );
+    // The warm-up is dropped; the three prefills are kept, and each decode step is decode_time / 128.
+    assert_eq!(r["prefill"]["samples"].as_array().unwrap().len(), 3, "{r}");
+    assert!((r["prefill"]["median"].as_f64().unwrap() - 0.081).abs() < 1e-12, "{r}");
+    assert!((r["decode"]["median"].as_f64().unwrap() - 6.632 / 128.0).abs() < 1e-12, "{r}");
+    // What is missing is named.
+    let o = measure(&[], &script);
+    assert!(o.status.code() == Some(2) && stderr(&o).contains("--mlc-model"), "{}", stderr(&o));
+    let o = measure(&["--mlc-model", "m", "--mlc-prompts", "/nowhere/completion_16.json"], &script);
+    assert!(o.status.code() == Some(2) && stderr(&o).contains("/nowhere/completion_16.json"), "{}", stderr(&o));
+    if !std::path::Path::new("/opt/mlc-llm/benchmark.py").exists() && !std::path::Path::new("/test/benchmark.py").exists() {
+        let o = measure(&["--mlc-model", "m"], &dir.join("absent.py"));
+        assert!(o.status.code() == Some(2) && stderr(&o).contains("ROOFLAW_MLC_BENCHMARK"), "{}", stderr(&o));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

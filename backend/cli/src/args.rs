@@ -87,7 +87,7 @@ pub enum Command {
 pub enum MeasureCommand {
     /// Time the prefill and every decode step of an architecture with random weights: warm-up, then
     /// repeats; the median, the spread and the raw samples, flagged when unreliable.
-    Latency(MeasureLatencyArgs),
+    Latency(Box<MeasureLatencyArgs>),
     /// This machine's achievable ceilings: memory bandwidth (STREAM-like triad) and FP32 GEMM
     /// throughput, optionally saved as a device to price against.
     Roofline(MeasureRooflineArgs),
@@ -103,6 +103,8 @@ pub enum EngineArg {
     LlamaCpp,
     /// vLLM's `vllm bench latency` with dummy weights (on a machine that has vLLM).
     Vllm,
+    /// MLC LLM's benchmark (jetson-containers' benchmark.py) on a compiled MLC model (--mlc-model).
+    Mlc,
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +152,17 @@ pub struct MeasureLatencyArgs {
     /// Path of llama-bench (default: the tools cache of scripts/llama-cpp.sh, then PATH).
     #[arg(long, value_name = "PATH")]
     pub llama_bench: Option<PathBuf>,
+    /// With --engine mlc: the compiled MLC model (a folder with mlc-chat-config.json, or HF://…-MLC) of
+    /// the architecture given as MODEL or --hf-config (MLC has no random-weight mode).
+    #[arg(long, value_name = "DIR")]
+    pub mlc_model: Option<String>,
+    /// With --engine mlc: the model's compiled library, when it is not bundled.
+    #[arg(long, value_name = "FILE")]
+    pub mlc_lib: Option<PathBuf>,
+    /// With --engine mlc: the prompts file (default /data/prompts/completion_{--prompt}.json, as in
+    /// jetson-containers).
+    #[arg(long, value_name = "FILE")]
+    pub mlc_prompts: Option<PathBuf>,
     /// Append each record as a JSON line to this file (what `calibrate` reads).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

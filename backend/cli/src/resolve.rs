@@ -453,6 +453,8 @@ pub enum Engine {
     LlamaCpp(rooflaw_measure::llamacpp::LlamaCpp),
     /// vLLM's command line.
     Vllm(PathBuf),
+    /// MLC's benchmark script and the model it runs.
+    Mlc(PathBuf, rooflaw_measure::adapters::MlcModel),
 }
 
 /// `measure latency`: the architecture, the engine, one plan per depth, and where records go.
@@ -508,6 +510,17 @@ pub fn measure_latency(a: &MeasureLatencyArgs) -> Result<MeasureLatency> {
             ),
             a.precision.clone().unwrap_or_else(|| "fp16".into()),
         ),
+        EngineArg::Mlc => {
+            let Some(model) = a.mlc_model.clone() else {
+                bail!("--engine mlc needs --mlc-model DIR: the compiled MLC model of this architecture (MLC has no random-weight mode)")
+            };
+            let script = rooflaw_measure::adapters::find_mlc_benchmark()?;
+            let prompts = a.mlc_prompts.clone().unwrap_or_else(|| PathBuf::from(format!("/data/prompts/completion_{}.json", a.prompt)));
+            (
+                Engine::Mlc(script, rooflaw_measure::adapters::MlcModel { model, lib: a.mlc_lib.clone(), prompts }),
+                a.precision.clone().unwrap_or_else(|| "q4f16_1".into()),
+            )
+        }
     };
     Ok(MeasureLatency {
         architecture,

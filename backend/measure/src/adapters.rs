@@ -171,6 +171,161 @@ pub fn vllm_measure(
     LatencyRecord::assemble(who, a, plan, times, Load { before: load_before, after: host::load1() }, Host::this(), energy)
 }
 
+/// One result line of MLC's benchmark (jetson-containers `packages/llm/mlc/benchmark.py`, the script the
+/// Jetson containers run): `MODEL:  input=16 output=128 prefill_time 0.081 sec, prefill_rate 197.0
+/// tokens/sec, decode_time 6.632 sec, decode_rate 19.3 tokens/sec` for each prompt, and the same without
+/// `input=… output=…` after an `AVERAGE OVER N RUNS…` header (whose token counts it then takes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MlcLine {
+    /// The model path or name the script was given.
+    pub model: String,
+    /// Prompt tokens prefilled (MLC's count, chat template included).
+    pub input_tokens: Option<u64>,
+    /// Tokens generated.
+    pub output_tokens: Option<u64>,
+    /// Seconds of the prefill.
+    pub prefill_secs: f64,
+    /// Seconds of all decode steps.
+    pub decode_secs: f64,
+    /// Whether this is the script's average over the runs after the first.
+    pub average: bool,
+}
+
+/// The number after `key` in `line` (up to the next space or comma).
+fn number_after(line: &str, key: &str) -> Option<f64> {
+    let rest = &line[line.find(key)? + key.len()..];
+    rest.split([' ', ',', ')']).next()?.trim().parse().ok()
+}
+
+/// Parses MLC benchmark output: every per-prompt line, and the average line, in the three formats the
+/// script has printed since 2023 (see [`MlcLine`]).
+pub fn parse_mlc_benchmark(text: &str) -> Result<Vec<MlcLine>> {
+    let mut lines = Vec::new();
+    let mut average: Option<(Option<u64>, Option<u64>)> = None;
+    for line in text.lines().map(str::trim_end) {
+        if let Some(header) = line.strip_prefix("AVERAGE OVER ") {
+            let tokens = |keys: [&str; 2]| keys.iter().find_map(|k| number_after(header, k)).map(|n| n as u64);
+            average = Some((tokens(["input_tokens=", "input="]), tokens(["output_tokens=", "output="])));
+            continue;
+        }
+        if !line.contains(" prefill_time ") {
+            continue;
+        }
+        let Some(colon) = line.find(":  ") else { continue };
+        let field = |key: &str| {
+            number_after(line, key).ok_or_else(|| anyhow::anyhow!("MLC's benchmark line has no number after '{}': {line}", key.trim()))
+        };
+        let (prefill_secs, decode_secs) = (field("prefill_time ")?, field("decode_time ")?);
+        if !(prefill_secs > 0.0 && decode_secs > 0.0) {
+            bail!("MLC's benchmark line has a non-positive time (its decode rate was missing?): {line}");
+        }
+        let (input_tokens, output_tokens, is_average) = match average.take() {
+            Some((i, o)) => (i, o, true),
+            None => (number_after(line, "input=").map(|n| n as u64), number_after(line, "output=").map(|n| n as u64), false),
+        };
+        lines.push(MlcLine {
+            model: line[..colon].trim().to_string(),
+            input_tokens,
+            output_tokens,
+            prefill_secs,
+            decode_secs,
+            average: is_average,
+        });
+    }
+    if lines.is_empty() {
+        bail!("MLC's benchmark printed no result line (expected 'MODEL:  input=… prefill_time … sec, …')");
+    }
+    Ok(lines)
+}
+
+/// MLC's benchmark script: `ROOFLAW_MLC_BENCHMARK`, else where the jetson-containers MLC images keep it.
+pub fn find_mlc_benchmark() -> Result<std::path::PathBuf> {
+    let candidates: Vec<std::path::PathBuf> = std::env::var_os("ROOFLAW_MLC_BENCHMARK")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(["/opt/mlc-llm/benchmark.py", "/test/benchmark.py"].map(std::path::PathBuf::from))
+        .collect();
+    candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
+        anyhow::anyhow!(
+            "MLC's benchmark.py was not found; MLC runs on the device (jetson-containers' mlc image has it): set ROOFLAW_MLC_BENCHMARK to packages/llm/mlc/benchmark.py"
+        )
+    })
+}
+
+/// Where MLC's model and prompts are: a compiled MLC model (a folder with `mlc-chat-config.json`, or
+/// `HF://…-MLC`), its library when not bundled, and a prompts file in jetson-containers' format
+/// (`/data/prompts/completion_N.json`: a list of `{"text", "num_tokens"}`).
+#[derive(Debug, Clone)]
+pub struct MlcModel {
+    /// `--model` of the script.
+    pub model: String,
+    /// `--model-lib-path`.
+    pub lib: Option<std::path::PathBuf>,
+    /// `--prompt` file.
+    pub prompts: std::path::PathBuf,
+}
+
+/// Measures the reference architecture `a` as MLC runs `m` on this device: the script's first prompt is
+/// its warm-up, then one per repeat. The record's prompt length is the tokens MLC prefilled.
+pub fn mlc_measure(
+    script: &Path,
+    m: &MlcModel,
+    a: &Architecture,
+    precision: &str,
+    plan: LatencyPlan,
+    device: &str,
+    power_mode: &str,
+) -> Result<LatencyRecord> {
+    if plan.batch != 1 || plan.depth != 0 {
+        bail!("MLC's benchmark runs one sequence from an empty cache: use --batch 1 --depths 0 with --engine mlc");
+    }
+    if !m.prompts.is_file() {
+        bail!("the prompts file {} was not found (jetson-containers keeps them in /data/prompts/completion_N.json)", m.prompts.display());
+    }
+    // benchmark.py averages the prompts after the first, and fails with a single one.
+    let prompts = (plan.repeat + 1).max(2);
+    let mut args: Vec<String> = vec![
+        script.display().to_string(),
+        "--model".into(),
+        m.model.clone(),
+        "--prompt".into(),
+        m.prompts.display().to_string(),
+        "--max-new-tokens".into(),
+        plan.generate.to_string(),
+        "--max-num-prompts".into(),
+        prompts.to_string(),
+    ];
+    if let Some(lib) = &m.lib {
+        args.extend(["--model-lib-path".into(), lib.display().to_string()]);
+    }
+    let load_before = host::load1();
+    let python = crate::llamacpp::on_path("python3")
+        .ok_or_else(|| anyhow::anyhow!("python3 was not found on PATH; MLC's benchmark is a Python script"))?;
+    let out = crate::llamacpp::run_tool(&python, &args)?;
+    let runs: Vec<MlcLine> = parse_mlc_benchmark(&out)?.into_iter().filter(|l| !l.average).skip(1).collect();
+    if runs.is_empty() {
+        bail!("MLC's benchmark printed no timed prompt after its warm-up");
+    }
+    let generated = runs.iter().filter_map(|r| r.output_tokens).min().unwrap_or(plan.generate).max(1);
+    let times = PhaseTimes {
+        prefill: runs.iter().map(|r| r.prefill_secs).collect(),
+        decode: runs.iter().map(|r| vec![r.decode_secs / r.output_tokens.unwrap_or(plan.generate).max(1) as f64]).collect(),
+    };
+    let prefilled = runs.iter().filter_map(|r| r.input_tokens).max().unwrap_or(plan.prompt);
+    let plan = LatencyPlan::new(1, prefilled, generated, 0, 1, u32::try_from(runs.len()).unwrap_or(u32::MAX))?;
+    let who = Identity {
+        device: device.into(),
+        power_mode: power_mode.into(),
+        engine: "mlc".into(),
+        engine_version: format!("MLC LLM ({}, {})", script.display(), m.model),
+        backend: "cuda".into(),
+        precision: precision.into(),
+        threads: 1,
+    };
+    let energy = Energy::none("MLC runs in its own process: energy per token is measured with --engine burn");
+    LatencyRecord::assemble(who, a, plan, times, Load { before: load_before, after: host::load1() }, Host::this(), energy)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // reason: test code; a failed unwrap is a failed test
 mod tests {
@@ -190,6 +345,32 @@ mod tests {
     "latencies": [0.3415, 0.3405, 0.3425],
     "percentiles": {"10": 0.3407, "25": 0.341, "50": 0.3415, "75": 0.342, "90": 0.3423, "99": 0.34248}
 }"#;
+
+    #[test]
+    fn recorded_mlc_benchmark_outputs_are_read() {
+        // jetson-containers issue 412 (AGX Orin 32GB, JetPack 6.0), a per-prompt line, verbatim.
+        let issue = "/data/models/mlc/dist/Llama-2-7b-chat-hf-q4f16_ft/params:  input=16 output=128 prefill_time 0.081 sec, prefill_rate 197.0 tokens/sec, decode_time 6.632 sec, decode_rate 19.3 tokens/sec";
+        let l = &parse_mlc_benchmark(issue).unwrap()[0];
+        assert_eq!(
+            (l.model.as_str(), l.input_tokens, l.output_tokens),
+            ("/data/models/mlc/dist/Llama-2-7b-chat-hf-q4f16_ft/params", Some(16), Some(128))
+        );
+        assert_eq!((l.prefill_secs, l.decode_secs, l.average), (0.081, 6.632, false));
+        // jetson-containers packages/llm/mlc/README.md (MLC 0.1.0 on AGX Orin), the average block, verbatim.
+        let readme = "AVERAGE OVER 3 RUNS, input=16, output=128\n/data/models/mlc/0.1.0/Llama-2-7b-hf-q4f16_ft/params:  prefill_time 0.025 sec, prefill_rate 632.8 tokens/sec, decode_time 2.731 sec, decode_rate 46.9 tokens/sec\n";
+        let l = &parse_mlc_benchmark(readme).unwrap()[0];
+        assert_eq!((l.input_tokens, l.output_tokens, l.average, l.decode_secs), (Some(16), Some(128), true, 2.731));
+        // 2.731 s / 128 tokens = 21.3 ms per token: the 46.9 tokens/s the line states.
+        assert!((128.0 / l.decode_secs - 46.9).abs() < 0.05);
+        // The oldest format (docs.md, October 2023) and the current header (benchmark.py's source).
+        let old = "AVERAGE OVER 10 RUNS:\n/data/models/mlc/ft_mqa/Llama-2-7b-chat-hf-q4f16_ft/params:  prefill_time 0.027 sec, prefill_rate 582.8 tokens/sec, decode_time 2.986 sec, decode_rate 42.9 tokens/sec";
+        assert_eq!(parse_mlc_benchmark(old).unwrap()[0].input_tokens, None);
+        let now = "AVERAGE OVER 3 RUNS  (input_tokens=29, output_tokens=128)\nHF://mlc-ai/x-MLC:  prefill_time 0.030 sec, prefill_rate 966.7 tokens/sec, decode_time 2.500 sec, decode_rate 51.2 tokens/sec";
+        assert_eq!(parse_mlc_benchmark(now).unwrap()[0].input_tokens, Some(29));
+        assert!(parse_mlc_benchmark("-- loading model\nPeak memory usage:  900.00 MB").unwrap_err().to_string().contains("no result line"));
+        let negative = "m:  input=16 output=128 prefill_time 0.081 sec, prefill_rate 197.0 tokens/sec, decode_time -128.000 sec, decode_rate -1 tokens/sec";
+        assert!(parse_mlc_benchmark(negative).unwrap_err().to_string().contains("non-positive"));
+    }
 
     #[test]
     fn two_generation_lengths_separate_prefill_and_decode() {

@@ -35,6 +35,15 @@ pub fn latency(format: Format, req: &MeasureLatency) -> Result<()> {
                 &req.place.device,
                 &req.place.power_mode,
             )?,
+            Engine::Mlc(script, model) => rooflaw_measure::adapters::mlc_measure(
+                script,
+                model,
+                &req.architecture,
+                &req.precision,
+                *plan,
+                &req.place.device,
+                &req.place.power_mode,
+            )?,
         };
         if let Some(out) = &req.out {
             // Appended as each depth finishes: a long run that dies keeps what it measured.
