@@ -110,7 +110,11 @@ impl Context {
             Some(name) => {
                 let family = parse_engine(name)?;
                 let same = |p: &CalibrationProfile| p.scope.engine.as_deref().is_none_or(|e| engine_family(e).unwrap_or(e) == family);
-                let picked: Vec<CalibrationProfile> = self.calibrations.iter().filter(|p| same(p)).cloned().collect();
+                let mut picked: Vec<CalibrationProfile> = self.calibrations.iter().filter(|p| same(p)).cloned().collect();
+                // A profile fitted on this engine's rows beats one fitted on every engine's.
+                if picked.iter().any(|p| p.scope.engine.is_some()) {
+                    picked.retain(|p| p.scope.engine.is_some());
+                }
                 if picked.is_empty() {
                     let engines: Vec<&str> = self.calibrations.iter().filter_map(|p| p.scope.engine.as_deref()).collect();
                     return Err(Error::invalid(
@@ -1027,6 +1031,21 @@ mod tests {
         let best = m.report.best.unwrap();
         assert_eq!(best.architecture.vocab_size, 151_936);
         assert!(best.latency_secs <= m.report.reference.latency_secs);
+    }
+
+    #[test]
+    fn an_engines_own_profile_wins_over_one_for_every_engine() {
+        let (mlc, pooled) = (builtin_for_engine("mlc").unwrap(), builtin_for_engine("transformers").unwrap());
+        assert!(pooled.scope.engine.is_none() && mlc.scope.engine.as_deref() == Some("mlc"));
+        let t = TargetRequest::default().resolve(&Catalogue::default()).unwrap();
+        for order in [vec![mlc.clone(), pooled.clone()], vec![pooled.clone(), mlc.clone()]] {
+            let ctx = Context { calibrations: order, ..Default::default() };
+            assert_eq!(ctx.calibration(&t, Some("MLC 0.1.2")).unwrap().label, mlc.label);
+            // An engine the file has no profile of gets the unscoped one.
+            assert_eq!(ctx.calibration(&t, Some("vllm")).unwrap().label, pooled.label);
+        }
+        let only_mlc = Context { calibrations: vec![mlc], ..Default::default() };
+        assert!(only_mlc.calibration(&t, Some("vllm")).unwrap_err().to_string().contains("no profile for vllm"));
     }
 
     #[test]

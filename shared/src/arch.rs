@@ -316,7 +316,8 @@ impl ArchitectureSpec {
                 d_model / heads
             }
         };
-        if !head_dim.is_multiple_of(2) {
+        // RoPE rotates pairs; with latent attention only the decoupled RoPE part (checked below) rotates.
+        if !head_dim.is_multiple_of(2) && self.mla.is_none() {
             return Err(Error::invalid(
                 "head_dim",
                 format!("head_dim {head_dim} is odd, and RoPE rotates pairs of dimensions"),
@@ -477,7 +478,7 @@ impl ArchitectureSpec {
             mla: self.mla,
             dense_layers,
             dense_intermediate_size,
-            shared_expert_gate: self.shared_expert_gate.unwrap_or(true),
+            shared_expert_gate: shared_expert_intermediate_size > 0 && self.shared_expert_gate.unwrap_or(true),
             router_bias: self.router_bias && experts > 1,
         })
     }

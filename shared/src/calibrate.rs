@@ -980,7 +980,7 @@ pub struct Evaluation {
 /// engine, device and power mode match), else the built-in profile of the engine (the pooled one for
 /// an engine without public rows, or outside [`ENGINES`]), and reports the error per engine.
 pub fn evaluate(rows: &[MeasurementRow], catalogue: &Catalogue, profiles: &[CalibrationProfile]) -> Result<Evaluation> {
-    let (obs, skipped) = resolve(rows, catalogue, &[GroupKey::Engine]);
+    let (obs, mut skipped) = resolve(rows, catalogue, &[GroupKey::Engine]);
     if obs.is_empty() {
         return Err(Error::invalid(
             "measurements",
@@ -1002,15 +1002,26 @@ pub fn evaluate(rows: &[MeasurementRow], catalogue: &Catalogue, profiles: &[Cali
                 })?,
             }
         } else {
-            let same: Vec<CalibrationProfile> = profiles
+            let mut same: Vec<CalibrationProfile> = profiles
                 .iter()
                 .filter(|p| p.scope.engine.as_deref().is_none_or(|e| engine_family(e).unwrap_or(e) == family.unwrap_or(&engine)))
                 .cloned()
                 .collect();
-            let pool = if same.is_empty() { profiles } else { &same[..] };
-            select_profile(pool, &o.target)
-                .cloned()
-                .ok_or_else(|| Error::invalid("calibration", "no profile", "give a calibration file"))?
+            // A profile fitted on this engine's rows beats one fitted on every engine's.
+            if same.iter().any(|p| p.scope.engine.is_some()) {
+                same.retain(|p| p.scope.engine.is_some());
+            }
+            match select_profile(&same, &o.target) {
+                Some(p) => p.clone(),
+                None => {
+                    skipped.push(SkippedRow {
+                        line: o.line,
+                        model: o.arch.name.clone(),
+                        reason: format!("the calibration has no profile for engine {engine}"),
+                    });
+                    continue;
+                }
+            }
         };
         let predicted = predict_obs(o, &profile.efficiency);
         let interval = match o.kind {
@@ -1029,6 +1040,13 @@ pub fn evaluate(rows: &[MeasurementRow], catalogue: &Catalogue, profiles: &[Cali
             profile: profile.label.clone(),
             profile_loo_mape: profile.loo_mape,
         });
+    }
+    if out.is_empty() {
+        return Err(Error::invalid(
+            "calibration",
+            "no profile in the file matches the measurements' engines",
+            "fit one on these engines' rows",
+        ));
     }
     let mut engines: Vec<String> = out.iter().map(|r| r.engine.clone()).collect();
     engines.sort();
@@ -1122,7 +1140,13 @@ mod tests {
         let rows = parse_measurements(include_str!("../data/orin_measurements.csv"), "m.csv").unwrap();
         let cat = Catalogue::default();
         let own = evaluate(&rows, &cat, &[]).unwrap();
-        let mlc_only = evaluate(&rows, &cat, std::slice::from_ref(builtin_calibration())).unwrap();
+        // The MLC profile, unscoped, for every engine (a scoped one would price only MLC's rows).
+        let mlc = CalibrationProfile { scope: Scope::default(), ..builtin_calibration().clone() };
+        let mlc_only = evaluate(&rows, &cat, std::slice::from_ref(&mlc)).unwrap();
+        // Scoped, it prices MLC's rows and leaves the others out, saying why.
+        let scoped = evaluate(&rows, &cat, std::slice::from_ref(builtin_calibration())).unwrap();
+        assert!(scoped.engines.iter().all(|e| e.engine == "mlc"), "{:?}", scoped.engines);
+        assert!(scoped.skipped.iter().any(|s| s.reason == "the calibration has no profile for engine vllm"));
         let mape = |e: &Evaluation, engine: &str| e.engines.iter().find(|x| x.engine == engine).unwrap().mape;
         for engine in ["vllm", "llama.cpp", "tensorrt-llm", "tinychat"] {
             assert!(mape(&own, engine) < mape(&mlc_only, engine), "{engine}: {} vs {}", mape(&own, engine), mape(&mlc_only, engine));

@@ -93,9 +93,37 @@ fn gemma3_sliding_layers(cfg: &Value, layers: u64) -> Result<u64> {
 
 /// Reads a `config.json` text into a raw architecture (not yet validated).
 pub fn spec_from_hf_config(text: &str) -> Result<ArchitectureSpec> {
-    let cfg: Value = serde_json::from_str(text).map_err(|e| Error::parse(WHAT, format!("not valid JSON ({e}); paste the whole file")))?;
+    let mut cfg: Value =
+        serde_json::from_str(text).map_err(|e| Error::parse(WHAT, format!("not valid JSON ({e}); paste the whole file")))?;
     if !cfg.is_object() {
         return Err(Error::parse(WHAT, "expected a JSON object with model_type, hidden_size, …; paste the whole file"));
+    }
+    // transformers writes only the fields that differ from its class defaults, and Gemma's classes
+    // default what the other types require (a multimodal Gemma 3's text_config often gives only the
+    // widths and the depth): their defaults fill in what a file leaves out.
+    let defaults: &[(&str, Value)] = match cfg.get("model_type").and_then(Value::as_str) {
+        // transformers' Gemma2Config.
+        Some("gemma2") => &[
+            ("vocab_size", Value::from(256_000)),
+            ("num_attention_heads", Value::from(8)),
+            ("num_key_value_heads", Value::from(4)),
+            ("head_dim", Value::from(256)),
+            ("sliding_window", Value::from(4096)),
+        ],
+        // transformers' Gemma3TextConfig.
+        Some("gemma3_text") => &[
+            ("vocab_size", Value::from(262_208)),
+            ("num_attention_heads", Value::from(8)),
+            ("num_key_value_heads", Value::from(4)),
+            ("head_dim", Value::from(256)),
+            ("sliding_window", Value::from(4096)),
+        ],
+        _ => &[],
+    };
+    if let Some(o) = cfg.as_object_mut() {
+        for (key, value) in defaults {
+            o.entry(*key).or_insert_with(|| value.clone());
+        }
     }
     // A multimodal Gemma 3 nests its language model: that is what is priced.
     if cfg.get("model_type").and_then(Value::as_str) == Some("gemma3") {

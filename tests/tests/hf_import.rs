@@ -82,6 +82,15 @@ fn sliding_windows_and_gemma_layouts_are_read() {
     let nested = format!(r#"{{"model_type": "gemma3", "text_config": {text}}}"#);
     assert_eq!(from_hf_config(&nested).unwrap().params().total, 999_885_952);
     assert!(from_hf_config(r#"{"model_type": "gemma3"}"#).unwrap_err().to_string().contains("text_config"));
+    // google/gemma-3-4b-it's text_config gives only the widths, the depth and the window: the class
+    // defaults supply 8 heads, 4 KV heads of 256 and the 262,208-token vocabulary. keras-hub's text-only
+    // gemma3_4b_text has 3,880,099,328 parameters with 262,144 tokens; 64 more rows of 2,560 make
+    // 3,880,263,168.
+    let four_b = r#"{"model_type": "gemma3", "text_config": {"hidden_size": 2560, "intermediate_size": 10240,
+        "model_type": "gemma3_text", "num_hidden_layers": 34, "rope_scaling": {"factor": 8.0, "rope_type": "linear"}, "sliding_window": 1024}}"#;
+    let a = from_hf_config(four_b).unwrap();
+    assert_eq!((a.heads, a.kv_heads, a.head_dim, a.sliding_window, a.sliding_layers), (8, 4, 256, 1024, 29));
+    assert_eq!(a.params().total, 3_880_263_168);
 }
 
 #[test]

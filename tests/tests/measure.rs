@@ -172,10 +172,15 @@ fn mlc_benchmark_output_becomes_a_record() {
     // printed on an AGX Orin 32GB (jetson-containers issue 412): a warm-up prompt, then one line per prompt.
     let dir = tmp("measure-mlc");
     let script = dir.join("benchmark.py");
-    let line = |prefill: &str, decode: &str| {
-        format!("/data/models/mlc/dist/Llama-2-7b-chat-hf-q4f16_ft/params:  input=16 output=128 prefill_time {prefill} sec, prefill_rate 197.0 tokens/sec, decode_time {decode} sec, decode_rate 19.3 tokens/sec")
+    let line = |prefill: &str, prefill_rate: &str, decode: &str, decode_rate: &str| {
+        format!("/data/models/mlc/dist/Llama-2-7b-chat-hf-q4f16_ft/params:  input=16 output=128 prefill_time {prefill} sec, prefill_rate {prefill_rate} tokens/sec, decode_time {decode} sec, decode_rate {decode_rate} tokens/sec")
     };
-    let printed = [line("0.250", "7.100"), line("0.081", "6.632"), line("0.080", "6.656"), line("0.082", "6.608")];
+    let printed = [
+        line("0.250", "64.0", "7.111", "18.0"),
+        line("0.081", "197.0", "6.632", "19.3"),
+        line("0.080", "200.0", "6.667", "19.2"),
+        line("0.082", "195.1", "6.598", "19.4"),
+    ];
     std::fs::write(
         &script,
         format!(
@@ -204,10 +209,11 @@ fn mlc_benchmark_output_becomes_a_record() {
         (Some("mlc"), Some(16), Some(128)),
         "{r}"
     );
-    // The warm-up is dropped; the three prefills are kept, and each decode step is decode_time / 128.
+    // The warm-up is dropped; the three prefills are kept (16 tokens at the printed rate: the median is
+    // 16 / 197.0 s), and a decode step is the inverse of the decode rate (median 1 / 19.3 s).
     assert_eq!(r["prefill"]["samples"].as_array().unwrap().len(), 3, "{r}");
-    assert!((r["prefill"]["median"].as_f64().unwrap() - 0.081).abs() < 1e-12, "{r}");
-    assert!((r["decode"]["median"].as_f64().unwrap() - 6.632 / 128.0).abs() < 1e-12, "{r}");
+    assert!((r["prefill"]["median"].as_f64().unwrap() - 16.0 / 197.0).abs() < 1e-12, "{r}");
+    assert!((r["decode"]["median"].as_f64().unwrap() - 1.0 / 19.3).abs() < 1e-12, "{r}");
     // What is missing is named.
     let o = measure(&[], &script);
     assert!(o.status.code() == Some(2) && stderr(&o).contains("--mlc-model"), "{}", stderr(&o));

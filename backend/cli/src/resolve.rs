@@ -173,7 +173,7 @@ pub fn calibrate(a: &CalibrateArgs, ctx: &mut Context) -> Result<Calibrate> {
         if let (Some(config), None) = (&row.config, &row.architecture) {
             let path = dir.as_deref().unwrap_or(Path::new(".")).join(config);
             let arch =
-                from_hf_config(&read(&path, "config.json")?).map_err(|e| anyhow!("{what} row {}: {}: {e}", i + 1, path.display()))?;
+                from_hf_config(&read(&path, "config.json")?).map_err(|e| anyhow!("{what} line {}: {}: {e}", i + 2, path.display()))?;
             // The row's model name names it in the reports.
             row.architecture = Some(ArchitectureSpec { name: Some(row.model.clone()), ..arch.to_spec() });
         }

@@ -216,13 +216,18 @@ pub fn parse_mlc_benchmark(text: &str) -> Result<Vec<MlcLine>> {
             number_after(line, key).ok_or_else(|| anyhow::anyhow!("MLC's benchmark line has no number after '{}': {line}", key.trim()))
         };
         let (prefill_secs, decode_secs) = (field("prefill_time ")?, field("decode_time ")?);
-        if !(prefill_secs > 0.0 && decode_secs > 0.0) {
-            bail!("MLC's benchmark line has a non-positive time (its decode rate was missing?): {line}");
+        let (prefill_rate, decode_rate) = (field("prefill_rate ")?, field("decode_rate ")?);
+        if !(prefill_secs > 0.0 && decode_secs > 0.0 && prefill_rate > 0.0 && decode_rate > 0.0) {
+            bail!("MLC's benchmark line has a non-positive time or rate (its decode rate was missing?): {line}");
         }
         let (input_tokens, output_tokens, is_average) = match average.take() {
             Some((i, o)) => (i, o, true),
             None => (number_after(line, "input=").map(|n| n as u64), number_after(line, "output=").map(|n| n as u64), false),
         };
+        // The times are printed to the millisecond (a 16-token prefill of 25 ms is 1% off); with the
+        // token counts the rates (to 0.1 token/s) give them more precisely.
+        let prefill_secs = input_tokens.map_or(prefill_secs, |n| n as f64 / prefill_rate);
+        let decode_secs = output_tokens.map_or(decode_secs, |n| n as f64 / decode_rate);
         lines.push(MlcLine {
             model: line[..colon].trim().to_string(),
             input_tokens,
@@ -355,13 +360,15 @@ mod tests {
             (l.model.as_str(), l.input_tokens, l.output_tokens),
             ("/data/models/mlc/dist/Llama-2-7b-chat-hf-q4f16_ft/params", Some(16), Some(128))
         );
-        assert_eq!((l.prefill_secs, l.decode_secs, l.average), (0.081, 6.632, false));
+        // From the rates: 16 / 197.0 = 0.08122 s and 128 / 19.3 = 6.6321 s (printed 0.081 and 6.632).
+        assert!((l.prefill_secs - 16.0 / 197.0).abs() < 1e-12 && (l.decode_secs - 128.0 / 19.3).abs() < 1e-12, "{l:?}");
+        assert!(!l.average);
         // jetson-containers packages/llm/mlc/README.md (MLC 0.1.0 on AGX Orin), the average block, verbatim.
         let readme = "AVERAGE OVER 3 RUNS, input=16, output=128\n/data/models/mlc/0.1.0/Llama-2-7b-hf-q4f16_ft/params:  prefill_time 0.025 sec, prefill_rate 632.8 tokens/sec, decode_time 2.731 sec, decode_rate 46.9 tokens/sec\n";
         let l = &parse_mlc_benchmark(readme).unwrap()[0];
-        assert_eq!((l.input_tokens, l.output_tokens, l.average, l.decode_secs), (Some(16), Some(128), true, 2.731));
-        // 2.731 s / 128 tokens = 21.3 ms per token: the 46.9 tokens/s the line states.
-        assert!((128.0 / l.decode_secs - 46.9).abs() < 0.05);
+        assert_eq!((l.input_tokens, l.output_tokens, l.average), (Some(16), Some(128), true));
+        // 16 / 632.8 = 25.28 ms where the line prints 0.025 s; 128 / 46.9 = 2.7292 s (printed 2.731).
+        assert!((l.prefill_secs - 0.025_284).abs() < 1e-6 && (l.decode_secs - 2.729_21).abs() < 1e-5, "{l:?}");
         // The oldest format (docs.md, October 2023) and the current header (benchmark.py's source).
         let old = "AVERAGE OVER 10 RUNS:\n/data/models/mlc/ft_mqa/Llama-2-7b-chat-hf-q4f16_ft/params:  prefill_time 0.027 sec, prefill_rate 582.8 tokens/sec, decode_time 2.986 sec, decode_rate 42.9 tokens/sec";
         assert_eq!(parse_mlc_benchmark(old).unwrap()[0].input_tokens, None);
@@ -370,6 +377,8 @@ mod tests {
         assert!(parse_mlc_benchmark("-- loading model\nPeak memory usage:  900.00 MB").unwrap_err().to_string().contains("no result line"));
         let negative = "m:  input=16 output=128 prefill_time 0.081 sec, prefill_rate 197.0 tokens/sec, decode_time -128.000 sec, decode_rate -1 tokens/sec";
         assert!(parse_mlc_benchmark(negative).unwrap_err().to_string().contains("non-positive"));
+        // Without token counts (the oldest format) the printed times are what there is.
+        assert_eq!(parse_mlc_benchmark(old).unwrap()[0].decode_secs, 2.986);
     }
 
     #[test]

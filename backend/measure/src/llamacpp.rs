@@ -365,8 +365,10 @@ fn batched(engine: &LlamaCpp, model: &Path, threads: usize, plan: &LatencyPlan) 
             }
             other => other?,
         };
-        // A run whose every line was lost is retried like one that lost its timed lines.
-        let entries = batched_lines(&out)?;
+        // A run whose every line was lost is retried like one that lost its timed lines; a line cut off
+        // mid-write by the same loss ends the prefix that arrived.
+        let entries: Vec<BatchedEntry> =
+            out.lines().filter(|l| l.trim_start().starts_with('{')).map_while(|l| serde_json::from_str::<BatchedEntry>(l).ok()).collect();
         if let Some(e) = entries.iter().find(|e| e.pl != plan.batch) {
             bail!("llama-batched-bench ran a batch of {} where {} was asked", e.pl, plan.batch);
         }
