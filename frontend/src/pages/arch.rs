@@ -101,6 +101,15 @@ pub fn arch_page(props: &Props) -> Html {
     // Which form field the science crate's error names ("heads: …").
     let err_for = |name: &str| err.as_deref().filter(|e| e.starts_with(&format!("{name}:"))).map(str::to_string);
     let presets = model_options();
+    // The form has fields for the dense and MoE GQA family only.
+    let editable = arch.as_ref().is_ok_and(|a| {
+        !a.sandwich_norms
+            && a.sliding_window == 0
+            && a.mla.is_none()
+            && a.dense_layers == 0
+            && a.shared_expert_intermediate_size == 0
+            && !a.router_bias
+    });
     let to_form = {
         let (q, on) = (q.clone(), on.clone());
         let arch = arch.clone();
@@ -114,7 +123,11 @@ pub fn arch_page(props: &Props) -> Html {
         <fieldset class="controls">
             <legend>{ "Architecture" }</legend>
             { select("Source", "src", &src, &[("preset".into(), "reference model".into()), ("form".into(), "form".into()), ("hf".into(), "pasted config.json".into()), ("spec".into(), "from a link".into())], q, on) }
-            if src == "preset" { { select("Model", "model", &q.get("model", defaults::MODEL), &presets, q, on) } <button id="edit-form" onclick={to_form}>{ "Edit as a form" }</button> }
+            if src == "preset" {
+                { select("Model", "model", &q.get("model", defaults::MODEL), &presets, q, on) }
+                if editable { <button id="edit-form" onclick={to_form}>{ "Edit as a form" }</button> }
+                else { <span class="note" id="edit-form-note">{ "This model's sliding windows, sandwich norms, latent attention or expert layout have no form fields: edit its config.json instead." }</span> }
+            }
             if src == "form" {
                 { for FORM.iter().map(|(key, name)| field(name, key, &q.get(key, ""), q, on, err_for(name).as_deref())) }
                 { select("Tied embeddings", "f_tied", &q.get("f_tied", "1"), &[("1".into(), "tied".into()), ("0".into(), "untied".into())], q, on) }
