@@ -50,6 +50,19 @@ pub fn run_job(spec: &JobSpec, o: &Options) -> Result<Vec<LatencyRecord>> {
                 let tool = rooflaw_measure::adapters::find_vllm()?;
                 rooflaw_measure::adapters::vllm_measure(&tool, &arch, &precision, plan, &o.device, &o.power_mode)?
             }
+            "mlc" => {
+                let script = rooflaw_measure::adapters::find_mlc_benchmark()?;
+                let job = spec.mlc.as_ref().ok_or_else(|| anyhow!("an mlc job names no compiled model"))?;
+                let model = rooflaw_measure::adapters::MlcModel {
+                    model: job.model.clone(),
+                    lib: job.lib.as_ref().map(PathBuf::from),
+                    prompts: job
+                        .prompts
+                        .as_ref()
+                        .map_or_else(|| PathBuf::from(format!("/data/prompts/completion_{}.json", spec.prompt)), PathBuf::from),
+                };
+                rooflaw_measure::adapters::mlc_measure(&script, &model, &arch, &precision, plan, &o.device, &o.power_mode)?
+            }
             "burn" => burn(&arch, threads, plan, o)?,
             other => return Err(anyhow!("unknown engine '{other}'")),
         };

@@ -9,7 +9,22 @@ use serde::{Deserialize, Serialize};
 use crate::record::LatencyPlan;
 
 /// Engines a job may name.
-pub const ENGINES: [&str; 3] = ["burn", "llama.cpp", "vllm"];
+pub const ENGINES: [&str; 4] = ["burn", "llama.cpp", "vllm", "mlc"];
+
+/// Where an MLC job's compiled model is on the device (MLC has no random-weight mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct MlcJob {
+    /// The compiled MLC model of the job's architecture (a folder with mlc-chat-config.json, or HF://…-MLC).
+    pub model: String,
+    /// Its compiled library, when not bundled.
+    #[serde(default)]
+    pub lib: Option<String>,
+    /// The prompts file (default `/data/prompts/completion_{prompt}.json`, as in jetson-containers).
+    #[serde(default)]
+    pub prompts: Option<String>,
+}
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,8 +33,11 @@ pub const ENGINES: [&str; 3] = ["burn", "llama.cpp", "vllm"];
 pub struct JobSpec {
     /// The architecture (random weights).
     pub architecture: ArchitectureSpec,
-    /// `burn`, `llama.cpp` or `vllm`.
+    /// `burn`, `llama.cpp`, `vllm` or `mlc`.
     pub engine: String,
+    /// For `mlc`: the compiled model on the device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlc: Option<MlcJob>,
     /// Precision label (`fp32` for burn; `F16`, `Q8_0`, `Q4_0`… for llama.cpp; `fp16`/`bf16` for vLLM).
     #[serde(default)]
     pub precision: Option<String>,
@@ -71,6 +89,7 @@ impl JobSpec {
         self.precision.clone().unwrap_or_else(|| match self.engine.as_str() {
             "burn" => "fp32".into(),
             "vllm" => "fp16".into(),
+            "mlc" => "q4f16_1".into(),
             _ => "F16".into(),
         })
     }
@@ -82,6 +101,9 @@ impl JobSpec {
         }
         if self.engine == "burn" && !self.precision().eq_ignore_ascii_case("fp32") {
             bail!("the burn engine runs fp32 weights; use precision fp32, or engine llama.cpp for F16, Q8_0 and Q4_0");
+        }
+        if self.engine == "mlc" && self.mlc.is_none() {
+            bail!("an mlc job needs \"mlc\": {{\"model\": …}}, the compiled MLC model of the architecture on the device");
         }
         if self.depths.is_empty() || self.depths.len() > 16 {
             bail!("depths must list between 1 and 16 KV depths");
@@ -109,7 +131,11 @@ mod tests {
         assert_eq!(plans, vec![LatencyPlan::new(1, 128, 32, 0, 1, 5).unwrap()]);
         assert_eq!(job.precision(), "fp32");
         let bad = JobSpec { engine: "tensorrt".into(), ..job.clone() };
-        assert_eq!(bad.plans().unwrap_err().to_string(), "unknown engine 'tensorrt': use one of burn, llama.cpp, vllm");
+        assert_eq!(bad.plans().unwrap_err().to_string(), "unknown engine 'tensorrt': use one of burn, llama.cpp, vllm, mlc");
+        let mlc = JobSpec { engine: "mlc".into(), ..job.clone() };
+        assert!(mlc.plans().unwrap_err().to_string().contains("compiled MLC model"));
+        let mlc = JobSpec { mlc: Some(MlcJob { model: "/models/m-MLC".into(), lib: None, prompts: None }), ..mlc };
+        assert!(mlc.plans().is_ok() && mlc.precision() == "q4f16_1");
         let bad = JobSpec { precision: Some("F16".into()), ..job.clone() };
         assert!(bad.plans().unwrap_err().to_string().contains("fp32"));
         let bad = JobSpec { architecture: ArchitectureSpec { heads: 3, ..job.architecture.clone() }, ..job.clone() };
