@@ -9,7 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::arch::{Architecture, ArchitectureSpec};
-use crate::calibrate::{builtin_for_engine, engine_family, parse_engine, select_profile, CalibrationProfile, Interval, DEFAULT_ENGINE};
+use crate::calibrate::{
+    builtin_for_engine, parse_engine, profiles_for_engine, select_profile, CalibrationProfile, Interval, DEFAULT_ENGINE,
+};
 use crate::cost::Phase;
 use crate::error::{Error, Result};
 use crate::frontier::{
@@ -109,12 +111,7 @@ impl Context {
         let candidates: Vec<CalibrationProfile> = match engine {
             Some(name) => {
                 let family = parse_engine(name)?;
-                let same = |p: &CalibrationProfile| p.scope.engine.as_deref().is_none_or(|e| engine_family(e).unwrap_or(e) == family);
-                let mut picked: Vec<CalibrationProfile> = self.calibrations.iter().filter(|p| same(p)).cloned().collect();
-                // A profile fitted on this engine's rows beats one fitted on every engine's.
-                if picked.iter().any(|p| p.scope.engine.is_some()) {
-                    picked.retain(|p| p.scope.engine.is_some());
-                }
+                let picked = profiles_for_engine(&self.calibrations, family);
                 if picked.is_empty() {
                     let engines: Vec<&str> = self.calibrations.iter().filter_map(|p| p.scope.engine.as_deref()).collect();
                     return Err(Error::invalid(

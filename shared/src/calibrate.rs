@@ -669,8 +669,8 @@ impl<'a> Grid<'a> {
             }
             let e = Efficiency { memory: eta_m, ..b };
             for (j, o) in obs.iter().enumerate() {
-                let (rest, experts) =
-                    obs_parts(o, &Efficiency { layer_overhead_secs: 0.0, token_overhead_secs: 0.0, expert_overhead_secs: 0.0, ..e });
+                // Operator seconds only: the overheads are what the solve below fits.
+                let (rest, experts) = obs_parts(o, &e);
                 c[j] = m[j] - rest - experts;
             }
             let (v, sse) = nnls(&fixed, &c, &m, free);
@@ -900,14 +900,34 @@ pub fn builtin_profiles() -> &'static [CalibrationProfile] {
 /// its own gets the pooled profile, labelled so.
 pub fn builtin_for_engine(engine: &str) -> Result<CalibrationProfile> {
     let family = parse_engine(engine)?;
-    let all = builtin_profiles();
-    if let Some(p) = all.iter().find(|p| p.scope.engine.as_deref() == Some(family)) {
-        return Ok(p.clone());
+    match builtin_profiles().iter().find(|p| p.scope.engine.as_deref() == Some(family)) {
+        Some(p) => Ok(p.clone()),
+        None => pooled_builtin(&format!("fewer than 3 usable public {family} measurements, so every engine's rows pooled")),
     }
-    let mut pooled =
-        all.last().cloned().ok_or_else(|| Error::invalid("engine", "no built-in profile", "fit one with rooflaw calibrate"))?;
-    pooled.label = format!("{} — fewer than 3 usable public {family} measurements, so every engine's rows pooled", pooled.label);
+}
+
+/// The built-in profile fitted on every engine's rows (the last of [`builtin_profiles`]), its label
+/// saying why it prices the rows at hand.
+fn pooled_builtin(why: &str) -> Result<CalibrationProfile> {
+    let mut pooled = builtin_profiles()
+        .last()
+        .cloned()
+        .ok_or_else(|| Error::invalid("engine", "no built-in profile", "fit one with rooflaw calibrate"))?;
+    pooled.label = format!("{} — {why}", pooled.label);
     Ok(pooled)
+}
+
+/// The profiles of `profiles` that speak for `engine` (a family from [`ENGINES`], or a label as
+/// written for another engine): those fitted on its rows when there are any, else those fitted on
+/// every engine's rows.
+pub fn profiles_for_engine(profiles: &[CalibrationProfile], engine: &str) -> Vec<CalibrationProfile> {
+    let same = |p: &&CalibrationProfile| p.scope.engine.as_deref().is_some_and(|e| engine_family(e).unwrap_or(e) == engine);
+    let own: Vec<CalibrationProfile> = profiles.iter().filter(same).cloned().collect();
+    if own.is_empty() {
+        profiles.iter().filter(|p| p.scope.engine.is_none()).cloned().collect()
+    } else {
+        own
+    }
 }
 
 /// The built-in profile of the default engine ([`DEFAULT_ENGINE`]). Used by the calibrated level when
@@ -995,23 +1015,10 @@ pub fn evaluate(rows: &[MeasurementRow], catalogue: &Catalogue, profiles: &[Cali
         let profile = if profiles.is_empty() {
             match family {
                 Some(f) => builtin_for_engine(f)?,
-                None => builtin_for_engine(DEFAULT_ENGINE).map(|_| {
-                    let mut p = builtin_profiles().last().cloned().unwrap_or_else(|| builtin_calibration().clone());
-                    p.label = format!("{} — {engine} is not a known engine", p.label);
-                    p
-                })?,
+                None => pooled_builtin(&format!("{engine} is not a known engine"))?,
             }
         } else {
-            let mut same: Vec<CalibrationProfile> = profiles
-                .iter()
-                .filter(|p| p.scope.engine.as_deref().is_none_or(|e| engine_family(e).unwrap_or(e) == family.unwrap_or(&engine)))
-                .cloned()
-                .collect();
-            // A profile fitted on this engine's rows beats one fitted on every engine's.
-            if same.iter().any(|p| p.scope.engine.is_some()) {
-                same.retain(|p| p.scope.engine.is_some());
-            }
-            match select_profile(&same, &o.target) {
+            match select_profile(&profiles_for_engine(profiles, family.unwrap_or(&engine)), &o.target) {
                 Some(p) => p.clone(),
                 None => {
                     skipped.push(SkippedRow {
@@ -1077,6 +1084,36 @@ pub fn evaluate(rows: &[MeasurementRow], catalogue: &Catalogue, profiles: &[Cali
 mod tests {
     use super::*;
     use crate::roofline::{latency, Level};
+
+    /// What `rooflaw measure latency` would record for `arch` (its spec `spec`) at fp32 on `device` with
+    /// a 128-token prompt and 32 generated tokens, if the calibrated model with `truth` were exact.
+    fn bench_box_row(
+        arch: &Architecture,
+        spec: ArchitectureSpec,
+        batch: u64,
+        device: &crate::hardware::Device,
+        truth: &Efficiency,
+    ) -> MeasurementRow {
+        let t = Target::new(device, None, Workload::new(batch, 128, 32).unwrap(), Precision::preset("fp32").unwrap()).unwrap();
+        let lat = latency(arch, &t, Level::Calibrated, truth);
+        MeasurementRow {
+            device: device.id.clone(),
+            power_mode: "default".into(),
+            engine: "burn".into(),
+            precision: "fp32".into(),
+            model: arch.name.clone(),
+            hf_architecture: None,
+            batch,
+            decode_tokens_per_sec: 1.0 / lat.decode_per_token_secs,
+            source: None,
+            prompt_tokens: Some(128),
+            generated_tokens: Some(32),
+            prefill_tokens_per_sec: Some(128.0 / lat.prefill_secs),
+            rate_includes_prefill: None,
+            config: None,
+            architecture: Some(spec),
+        }
+    }
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -1217,25 +1254,7 @@ mod tests {
                 ..Default::default()
             };
             let arch = spec.validate().unwrap();
-            let t = Target::new(&device, None, Workload::new(1, 128, 32).unwrap(), Precision::preset("fp32").unwrap()).unwrap();
-            let lat = latency(&arch, &t, Level::Calibrated, &truth);
-            rows.push(MeasurementRow {
-                device: "bench-box".into(),
-                power_mode: "default".into(),
-                engine: "burn".into(),
-                precision: "fp32".into(),
-                model: arch.name.clone(),
-                hf_architecture: None,
-                batch: 1,
-                decode_tokens_per_sec: 1.0 / lat.decode_per_token_secs,
-                source: None,
-                prompt_tokens: Some(128),
-                generated_tokens: Some(32),
-                prefill_tokens_per_sec: Some(128.0 / lat.prefill_secs),
-                rate_includes_prefill: None,
-                config: None,
-                architecture: Some(spec),
-            });
+            rows.push(bench_box_row(&arch, spec, 1, &device, &truth));
         }
         let report = fit(&rows, &cat, &[]).unwrap();
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
@@ -1291,25 +1310,7 @@ mod tests {
             };
             let arch = spec.validate().unwrap();
             for batch in [1, 4] {
-                let t = Target::new(&device, None, Workload::new(batch, 128, 32).unwrap(), Precision::preset("fp32").unwrap()).unwrap();
-                let lat = latency(&arch, &t, Level::Calibrated, &truth);
-                rows.push(MeasurementRow {
-                    device: "bench-box".into(),
-                    power_mode: "default".into(),
-                    engine: "burn".into(),
-                    precision: "fp32".into(),
-                    model: arch.name.clone(),
-                    hf_architecture: None,
-                    batch,
-                    decode_tokens_per_sec: 1.0 / lat.decode_per_token_secs,
-                    source: None,
-                    prompt_tokens: Some(128),
-                    generated_tokens: Some(32),
-                    prefill_tokens_per_sec: Some(128.0 / lat.prefill_secs),
-                    rate_includes_prefill: None,
-                    config: None,
-                    architecture: Some(spec.clone()),
-                });
+                rows.push(bench_box_row(&arch, spec.clone(), batch, &device, &truth));
             }
         }
         let p = &fit(&rows, &cat, &[]).unwrap().profiles[0];
