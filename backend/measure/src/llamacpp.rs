@@ -283,18 +283,26 @@ pub struct BatchedEntry {
 
 /// Parses `llama-batched-bench --output-format jsonl` output (its other lines are skipped).
 pub fn parse_batched(text: &str) -> Result<Vec<BatchedEntry>> {
-    let entries = batched_lines(text)?;
+    let (entries, bad) = batched_lines(text);
+    if let Some(e) = bad {
+        bail!("llama-batched-bench's JSON line was not understood: {e}");
+    }
     if entries.is_empty() {
         bail!("llama-batched-bench reported no test");
     }
     Ok(entries)
 }
 
-fn batched_lines(text: &str) -> Result<Vec<BatchedEntry>> {
-    text.lines()
-        .filter(|l| l.trim_start().starts_with('{'))
-        .map(|l| serde_json::from_str(l).map_err(|e| anyhow!("llama-batched-bench's JSON line was not understood: {e}")))
-        .collect()
+/// The JSON lines up to the first one that does not parse, and why that one did not.
+fn batched_lines(text: &str) -> (Vec<BatchedEntry>, Option<serde_json::Error>) {
+    let mut entries = Vec::new();
+    for line in text.lines().filter(|l| l.trim_start().starts_with('{')) {
+        match serde_json::from_str(line) {
+            Ok(e) => entries.push(e),
+            Err(e) => return (entries, Some(e)),
+        }
+    }
+    (entries, None)
 }
 
 /// `--version` of a llama.cpp tool: `version: 0.6.0-dev (build 11434, commit b11434)` → (`b11434`, `11434`).
@@ -367,8 +375,7 @@ fn batched(engine: &LlamaCpp, model: &Path, threads: usize, plan: &LatencyPlan) 
         };
         // A run whose every line was lost is retried like one that lost its timed lines; a line cut off
         // mid-write by the same loss ends the prefix that arrived.
-        let entries: Vec<BatchedEntry> =
-            out.lines().filter(|l| l.trim_start().starts_with('{')).map_while(|l| serde_json::from_str::<BatchedEntry>(l).ok()).collect();
+        let (entries, _) = batched_lines(&out);
         if let Some(e) = entries.iter().find(|e| e.pl != plan.batch) {
             bail!("llama-batched-bench ran a batch of {} where {} was asked", e.pl, plan.batch);
         }
