@@ -159,6 +159,16 @@ pub fn ms(s: f64) -> String {
     }
 }
 
+/// A range of seconds as ms, `low – high`.
+pub fn ms_range([lo, hi]: [f64; 2]) -> String {
+    format!("{} – {}", ms(lo), ms(hi))
+}
+
+/// ` (90% interval low – high)` around a calibrated latency, or nothing without an interval.
+pub fn interval_note(secs: f64, interval: Option<rooflaw::calibrate::Interval>) -> String {
+    interval.map_or(String::new(), |i| format!(" (90% interval {})", ms_range(i.around(secs))))
+}
+
 /// Formats bytes as GB or MB.
 pub fn gb(b: f64) -> String {
     if b >= 1e9 {

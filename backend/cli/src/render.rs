@@ -50,6 +50,11 @@ pub fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
+/// A range of seconds, `low–high`.
+pub fn secs_range([lo, hi]: [f64; 2]) -> String {
+    format!("{}–{}", secs(lo), secs(hi))
+}
+
 /// The MoE terms of a calibration, or nothing when it has none (fitted without MoE rows, or the
 /// leave-one-out choice kept neither).
 pub fn moe_terms(e: &rooflaw::Efficiency) -> String {

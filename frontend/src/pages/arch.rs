@@ -12,7 +12,7 @@ use rooflaw::roofline::{breakdown, roofline_points, Bound, OperatorTiming, Roofl
 use rooflaw::{Architecture, Level};
 use yew::prelude::*;
 
-use crate::components::{field, gb, model_options, ms, select, target_controls, thousands, OnQuery};
+use crate::components::{field, gb, model_options, ms, ms_range, select, target_controls, thousands, OnQuery};
 use crate::inputs::{arch_of, target_of, FORM};
 use crate::law_state::law_of;
 use crate::plot::{axes, extent, legend_away_from, Scale, H, M, W};
@@ -173,7 +173,7 @@ pub fn arch_page(props: &Props) -> Html {
                         <tr><td>{ n }</td><td>{ ms(l.prefill_secs) }</td><td>{ ms(l.decode_secs) }</td><td>{ ms(l.decode_per_token_secs) }</td><td>{ ms(l.total_secs) }</td></tr> }) }
                     <tr id="calibrated-interval"><td>{ format!("calibrated, {:.0}% interval", pred.calibrated_interval.level * 100.0) }</td>
                         { for [pred.calibrated_interval.prefill_secs, pred.calibrated_interval.decode_secs, pred.calibrated_interval.decode_per_token_secs, pred.calibrated_interval.total_secs].into_iter().map(|r| html! {
-                            <td>{ r.map_or("no measured rows".to_string(), |[lo, hi]| format!("{} – {}", ms(lo), ms(hi))) }</td> }) }</tr>
+                            <td>{ r.map_or("no measured rows".to_string(), ms_range) }</td> }) }</tr>
                     <tr><td>{ "closed forms (Eq. 29 / 37)" }</td><td>{ ms(pred.closed_form.prefill_secs) }</td><td>{ ms(pred.closed_form.decode_secs) }</td><td>{ "" }</td><td>{ ms(pred.closed_form.prefill_secs + pred.closed_form.decode_secs) }</td></tr>
                 </tbody></table>
                 <p class="note">{ format!("A roofline is a bound, not a measurement: the paper and roofline rows assume peak compute and bandwidth. The calibrated rows use {} (η_m {:.2}, {} per pass), whose error on the measurements it was fitted to is {:.1}% in-sample and {:.1}% leave-one-out.", cal.label, cal.efficiency.memory, ms(cal.efficiency.token_overhead_secs), cal.in_sample_mape * 100.0, cal.loo_mape.unwrap_or(f64::NAN) * 100.0) }</p>

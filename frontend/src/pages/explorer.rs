@@ -12,7 +12,9 @@ use rooflaw::Level;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use crate::components::{arch_link, describe, download, field, gb, ms, now_ms, select, svg_of, target_controls, thousands, OnQuery};
+use crate::components::{
+    arch_link, describe, download, field, gb, interval_note, ms, now_ms, select, svg_of, target_controls, thousands, OnQuery,
+};
 use crate::inputs::{level_of, number, objective_of, space_candidates, target_of};
 use crate::law_state::law_of;
 use crate::plot::{axes, extent, legend, Scale, H, M, W};
@@ -379,7 +381,7 @@ pub fn explorer(props: &Props) -> Html {
             let best_html = match best {
                 Some(i) => html! {
                     <p class="best">{ "Best feasible: " }<a id="best-name" href={arch_link(&ev.candidates[i].arch, q)}>{ ev.candidates[i].arch.name.clone() }</a>{ " (" }<a id="best-train" href={crate::components::train_link(&ev.candidates[i].arch)}>{ "train this" }</a>{ ")" }
-                    { format!(" — loss {:.4} (ppl {:.2}), {} {}{}, memory {}; {} ({}) of {} candidates feasible", ev.points[i].loss, ev.points[i].perplexity(), objective.name(), ms(ev.points[i].latency_secs), interval.map_or(String::new(), |iv| format!(" (90% interval {} – {})", ms(ev.points[i].latency_secs * iv.low), ms(ev.points[i].latency_secs * iv.high))), gb(ev.points[i].memory_bytes), thousands(feasible as u64), format!("{:.1}%", 100.0 * feasible as f64 / ev.points.len() as f64), thousands(ev.points.len() as u64)) }</p>
+                    { format!(" — loss {:.4} (ppl {:.2}), {} {}{}, memory {}; {} ({}) of {} candidates feasible", ev.points[i].loss, ev.points[i].perplexity(), objective.name(), ms(ev.points[i].latency_secs), interval_note(ev.points[i].latency_secs, interval), gb(ev.points[i].memory_bytes), thousands(feasible as u64), format!("{:.1}%", 100.0 * feasible as f64 / ev.points.len() as f64), thousands(ev.points.len() as u64)) }</p>
                 },
                 None if budget_secs.is_some() || mem_budget.is_some() => {
                     html! { <p class="best" id="best-none">{ "No candidate fits this budget: relax it, or widen the space." }</p> }

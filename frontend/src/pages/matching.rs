@@ -5,7 +5,7 @@ use rooflaw::api::{defaults, matching, Context, MatchRequest, ModelRequest, Sear
 use rooflaw::hardware::Catalogue;
 use yew::prelude::*;
 
-use crate::components::{arch_link, describe, gb, model_options, ms, select, target_controls, OnQuery};
+use crate::components::{arch_link, describe, gb, interval_note, model_options, ms, select, target_controls, OnQuery};
 use crate::inputs::{device_of, level_of, number, objective_of, target_request, MATCH_SAMPLES};
 use crate::law_state::law_of;
 use crate::state::Query;
@@ -53,12 +53,12 @@ pub fn match_page(props: &Props) -> Html {
                 <div class="main">{ match &result {
                     Err(e) => html! { <p class="field-error" id="match-error">{ e }</p> },
                     Ok(matched) => { let m = &matched.report; html! { <>
-                        <p id="match-reference">{ format!("{}: {} latency {}{}, memory {}, predicted loss {:.4} (perplexity {:.2}){}", m.reference.architecture.name, matched.objective.name(), ms(m.reference.latency_secs), matched.latency_interval.map_or(String::new(), |i| format!(" (90% interval {} – {})", ms(m.reference.latency_secs * i.low), ms(m.reference.latency_secs * i.high))), gb(m.reference.memory_bytes), m.reference.prediction.loss, m.reference.prediction.perplexity, if m.reference.prediction.extrapolation.is_empty() { "" } else { " — outside the law's fitted range (extrapolation)" }) }</p>
+                        <p id="match-reference">{ format!("{}: {} latency {}{}, memory {}, predicted loss {:.4} (perplexity {:.2}){}", m.reference.architecture.name, matched.objective.name(), ms(m.reference.latency_secs), interval_note(m.reference.latency_secs, matched.latency_interval), gb(m.reference.memory_bytes), m.reference.prediction.loss, m.reference.prediction.perplexity, if m.reference.prediction.extrapolation.is_empty() { "" } else { " — outside the law's fitted range (extrapolation)" }) }</p>
                         { match &m.best {
                             None => html! { <p id="match-none">{ "No candidate is as fast and fits in memory." }</p> },
                             Some(b) => html! { <>
                                 <p id="match-best">{ "Best co-designed at or below that latency: " }<a href={arch_link(&b.architecture, q)}>{ describe(&b.architecture) }</a>
-                                { format!(" — latency {}{}, memory {}, loss {:.4} (perplexity {:.2})", ms(b.latency_secs), matched.latency_interval.map_or(String::new(), |i| format!(" (90% interval {} – {})", ms(b.latency_secs * i.low), ms(b.latency_secs * i.high))), gb(b.memory_bytes), b.prediction.loss, b.prediction.perplexity) }</p>
+                                { format!(" — latency {}{}, memory {}, loss {:.4} (perplexity {:.2})", ms(b.latency_secs), interval_note(b.latency_secs, matched.latency_interval), gb(b.memory_bytes), b.prediction.loss, b.prediction.perplexity) }</p>
                                 <p class="gain" id="match-gain">{ format!("Predicted gain: loss {:+.4}, perplexity × {:.4} ({:+.1}%).", m.loss_difference.unwrap_or(0.0), m.perplexity_ratio.unwrap_or(1.0), (m.perplexity_ratio.unwrap_or(1.0) - 1.0) * 100.0) }</p>
                                 <p class="note">{ "The paper reports 19.42% lower WikiText-2 perplexity at Qwen2.5-0.5B's latency after training both for 10B tokens; these numbers are the law's predictions." }</p>
                             </> },

@@ -5,7 +5,7 @@ use rooflaw::api::Context;
 use rooflaw::calibrate::{evaluate, fit, profiles_to_json, Evaluation};
 use serde::Serialize;
 
-use crate::render::{moe_terms, pct, print_csv, print_json, print_table, secs, table, write_file, Format};
+use crate::render::{moe_terms, pct, print_csv, print_json, print_table, secs, secs_range, table, write_file, Format};
 use crate::resolve::Calibrate;
 
 /// `calibrate`: fits the profiles, writes them when asked, and reports each row's error.
@@ -127,7 +127,7 @@ fn print_evaluation(format: Format, e: &Evaluation) -> Result<()> {
                     secs(r.measured_secs),
                     secs(r.predicted_secs),
                     pct((r.predicted_secs - r.measured_secs) / r.measured_secs),
-                    r.interval_secs.map_or("–".into(), |[lo, hi]| format!("{}–{}", secs(lo), secs(hi))),
+                    r.interval_secs.map_or("–".into(), secs_range),
                 ]);
             }
             print_table(&t);

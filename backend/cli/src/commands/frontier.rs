@@ -5,7 +5,7 @@ use rooflaw::api::{frontier, to_csv, Context};
 use rooflaw::models::reference_models;
 use rooflaw::space::DesignSpace;
 
-use crate::render::{bytes, count, plot, print_json, print_table, secs, table, Format};
+use crate::render::{bytes, count, plot, print_json, print_table, secs, secs_range, table, Format};
 use crate::resolve::Frontier;
 
 /// `frontier`: searches the space, draws it when asked, and prints the frontier (or every candidate).
@@ -45,7 +45,7 @@ pub fn run(format: Format, ctx: &Context, args: &Frontier) -> Result<()> {
                 if s.with_memory { ", memory as a third objective" } else { "" }
             );
             let interval = s.latency_interval();
-            let range = |secs_: f64| interval.map_or("–".to_string(), |iv| format!("{}–{}", secs(secs_ * iv.low), secs(secs_ * iv.high)));
+            let range = |x: f64| interval.map_or("–".to_string(), |iv| secs_range(iv.around(x)));
             let mut tb = table(&["#", "l", "d", "heads/kv", "r", "E/K", "loss", "ppl", "latency", "90% interval", "memory", "params"]);
             for (k, &i) in s.front.iter().enumerate() {
                 let (a, p) = (&s.candidates[i].arch, &s.points[i]);

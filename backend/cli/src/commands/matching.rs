@@ -3,7 +3,7 @@
 use anyhow::Result;
 use rooflaw::api::{matching, Context, MatchRequest};
 
-use crate::render::{bytes, print_csv, print_json, secs, Format};
+use crate::render::{bytes, print_csv, print_json, secs, secs_range, Format};
 
 /// `match`: the best co-designed architecture at the reference's latency (candidates share the
 /// reference's vocabulary and tying, so the comparison is about the body).
@@ -32,8 +32,7 @@ pub fn run(format: Format, ctx: &Context, req: &MatchRequest) -> Result<()> {
             "perplexity_ratio": m.perplexity_ratio,
         })]),
         Format::Table => {
-            let range =
-                |x: f64| matched.latency_interval.map_or(String::new(), |i| format!(" [90%: {}–{}]", secs(x * i.low), secs(x * i.high)));
+            let range = |x: f64| matched.latency_interval.map_or(String::new(), |i| format!(" [90%: {}]", secs_range(i.around(x))));
             let r = &m.reference;
             println!(
                 "reference {}: {} latency {}{} on {} ({}, {} level), predicted loss {:.4} (ppl {:.2}){}",

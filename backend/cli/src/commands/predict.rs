@@ -6,7 +6,7 @@ use rooflaw::api::{breakdown_of, predict, Breakdown, Context, PredictRequest};
 use rooflaw::Level;
 use serde::Serialize;
 
-use crate::render::{bytes, moe_terms, pct, print_csv, print_json, print_table, secs, table, Format};
+use crate::render::{bytes, moe_terms, pct, print_csv, print_json, print_table, secs, secs_range, table, Format};
 
 #[derive(Serialize)]
 struct PredictRow<'a> {
@@ -74,7 +74,7 @@ pub fn run(format: Format, ctx: &Context, req: &PredictRequest, breakdown: Optio
                 ]);
             }
             let iv = p.calibrated_interval;
-            let range = |r: Option<[f64; 2]>| r.map_or("no rows".to_string(), |[lo, hi]| format!("{}–{}", secs(lo), secs(hi)));
+            let range = |r: Option<[f64; 2]>| r.map_or("no rows".to_string(), secs_range);
             tb.add_row(vec![
                 format!("calibrated, {:.0}% interval", iv.level * 100.0),
                 range(iv.prefill_secs),
