@@ -4,9 +4,10 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use rooflaw::calibrate::builtin_calibration;
-use rooflaw::frontier::{pareto_2d, Evaluator, Objective};
+use rooflaw::frontier::{pareto_2d, Budget, Evaluator, Objective};
 use rooflaw::law::Law;
 use rooflaw::space::{find_space, latin_hypercube, DesignSpace};
+use rooflaw::uncertain::{uncertain_frontier, Settings};
 use rooflaw::{Catalogue, Level, Precision, Target, Workload};
 
 fn bench(c: &mut Criterion) {
@@ -42,6 +43,27 @@ fn bench(c: &mut Criterion) {
                 .iter()
                 .map(|c| rooflaw::roofline::memory_footprint(&c.arch, &target.workload, &target.precision).total_bytes)
                 .sum::<f64>()
+        })
+    });
+    // The uncertain frontier (issue 12): 100 draws, a law with 100 bootstrap sets (the published
+    // coefficients jittered by up to ±5%) or none, and the built-in calibration's interval of decode.
+    let mut law = Law::paper().clone();
+    let base = law.coefficients.to_array();
+    law.bootstrap = (0..100).map(|k| base.map(|c| c * (1.0 + 0.05 * ((k * 37 % 101) as f64 / 50.0 - 1.0)))).collect();
+    let interval = builtin_calibration().objective_interval(Objective::Decode);
+    assert!(interval.is_some(), "the built-in profile has decode rows");
+    let budget = Budget { latency_secs: Some(0.5), memory_bytes: None };
+    let best = rooflaw::frontier::best_feasible(&points, &budget);
+    group.bench_function("uncertain/100-draws-published-law", |b| {
+        b.iter(|| {
+            let s = Settings { draws: 100, seed: 0, interval: interval.as_ref(), budget: &budget, best };
+            uncertain_frontier(Law::paper(), black_box(&candidates), &points, &s).possible
+        })
+    });
+    group.bench_function("uncertain/100-draws-bootstrap-law", |b| {
+        b.iter(|| {
+            let s = Settings { draws: 100, seed: 0, interval: interval.as_ref(), budget: &budget, best };
+            uncertain_frontier(&law, black_box(&candidates), &points, &s).possible
         })
     });
     group.finish();

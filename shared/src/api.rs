@@ -12,6 +12,10 @@ use crate::arch::{Architecture, ArchitectureSpec};
 use crate::calibrate::{
     builtin_for_engine, parse_engine, profiles_for_engine, select_profile, CalibrationProfile, Interval, DEFAULT_ENGINE,
 };
+use crate::campaign::{
+    simulate as simulate_campaign, summarise, CampaignSpace, CampaignSpec, SimulateRequest, Simulation, SimulationReport, Trace,
+    MIN_RUNS_TO_FIT,
+};
 use crate::cost::Phase;
 use crate::error::{Error, Result};
 use crate::frontier::{
@@ -26,6 +30,7 @@ use crate::report::Prediction;
 use crate::roofline::{breakdown, Bound, Level, OperatorTiming, Target};
 use crate::space::{find_space, Candidate, DesignSpace};
 use crate::theory::{analyse, TheoryInput, TheoryReport};
+use crate::uncertain::{uncertain_frontier, Settings, Uncertainty, DEFAULT_DRAWS};
 use crate::workload::Workload;
 
 /// Every default of every request, in one place.
@@ -336,6 +341,9 @@ pub struct FrontierRequest {
     pub scenario: Option<String>,
     /// Memory as a third objective.
     pub with_memory: bool,
+    /// Monte Carlo draws of the uncertain frontier (P(Pareto), the band, the best design's odds); None:
+    /// [`DEFAULT_DRAWS`]; 0: none.
+    pub draws: Option<usize>,
 }
 
 /// The best candidate at a reference model's latency.
@@ -602,6 +610,13 @@ pub struct CandidateRecord {
     pub memory_bytes: f64,
     /// Total parameters.
     pub total_params: u64,
+    /// Probability of being on the loss–latency frontier, under the law's and the latency's
+    /// uncertainty (None: not computed).
+    pub p_pareto: Option<f64>,
+    /// 5th percentile of the loss over the law's bootstrap (None: not computed, or never on the frontier).
+    pub loss_low: Option<f64>,
+    /// 95th percentile.
+    pub loss_high: Option<f64>,
 }
 
 impl CandidateRecord {
@@ -625,7 +640,22 @@ impl CandidateRecord {
             latency_secs: p.latency_secs,
             memory_bytes: p.memory_bytes,
             total_params: a.params().total,
+            p_pareto: None,
+            loss_low: None,
+            loss_high: None,
         }
+    }
+
+    /// The record with candidate `i`'s uncertainty.
+    pub fn with_uncertainty(mut self, u: &Uncertainty, i: usize) -> Self {
+        self.p_pareto = Some(u.p_pareto(i));
+        if u.law_draws > 0 {
+            if let Some([lo, hi]) = u.loss_interval(i) {
+                self.loss_low = Some(lo);
+                self.loss_high = Some(hi);
+            }
+        }
+        self
     }
 }
 
@@ -640,11 +670,25 @@ pub fn to_csv<T: Serialize>(records: &[T]) -> Result<String> {
 }
 
 /// Records of the frontier `front` (by latency), or of every candidate in order, each flagged with
-/// whether it is on the frontier.
-pub fn candidate_records(candidates: &[Candidate], points: &[Point], front: &[usize], all: bool) -> Vec<CandidateRecord> {
+/// whether it is on the frontier, with its P(Pareto) and loss interval when `uncertainty` is given.
+pub fn candidate_records(
+    candidates: &[Candidate],
+    points: &[Point],
+    front: &[usize],
+    all: bool,
+    uncertainty: Option<&Uncertainty>,
+) -> Vec<CandidateRecord> {
     let on = on_front(points.len(), front);
     let idx: Vec<usize> = if all { (0..points.len()).collect() } else { front.to_vec() };
-    idx.into_iter().map(|i| CandidateRecord::new(&candidates[i].arch, &points[i], on[i])).collect()
+    idx.into_iter().map(|i| candidate_record(&candidates[i], &points[i], on[i], i, uncertainty)).collect()
+}
+
+fn candidate_record(c: &Candidate, p: &Point, on: bool, i: usize, uncertainty: Option<&Uncertainty>) -> CandidateRecord {
+    let r = CandidateRecord::new(&c.arch, p, on);
+    match uncertainty {
+        Some(u) => r.with_uncertainty(u, i),
+        None => r,
+    }
 }
 
 fn on_front(n: usize, front: &[usize]) -> Vec<bool> {
@@ -688,6 +732,8 @@ pub struct Search {
     pub with_memory: bool,
     /// Index of the best feasible candidate under the budget.
     pub best: Option<usize>,
+    /// The uncertain frontier (None when no draws were asked for).
+    pub uncertainty: Option<Uncertainty>,
 }
 
 /// The JSON report of a frontier search (`rooflaw frontier --format json`; keys stable).
@@ -729,6 +775,9 @@ pub struct FrontierReport {
     pub latency_interval: Option<Interval>,
     /// Best feasible candidate.
     pub best_feasible: Option<CandidateRecord>,
+    /// The uncertain frontier: draws, the error model, the band and the best design's odds (each
+    /// candidate's P(Pareto) and loss interval are in its record).
+    pub uncertainty: Option<Uncertainty>,
     /// The frontier, or every candidate.
     pub candidates: Vec<CandidateRecord>,
 }
@@ -752,7 +801,7 @@ impl Search {
 
     /// Records of the frontier (by latency), or of every candidate in order.
     pub fn records(&self, all: bool) -> Vec<CandidateRecord> {
-        candidate_records(&self.candidates, &self.points, &self.front, all)
+        candidate_records(&self.candidates, &self.points, &self.front, all, self.uncertainty.as_ref())
     }
 
     /// Candidates that fit the budget.
@@ -780,7 +829,8 @@ impl Search {
             budget: self.budget,
             calibration: self.calibration.label.clone(),
             latency_interval: self.latency_interval(),
-            best_feasible: self.best.map(|i| CandidateRecord::new(&self.candidates[i].arch, &self.points[i], on[i])),
+            best_feasible: self.best.map(|i| candidate_record(&self.candidates[i], &self.points[i], on[i], i, self.uncertainty.as_ref())),
+            uncertainty: self.uncertainty.clone(),
             candidates: self.records(all),
         }
     }
@@ -830,6 +880,16 @@ pub fn frontier(req: &FrontierRequest, ctx: &Context) -> Result<Search> {
     let (candidates, points, refinement) = evaluate(&space, &req.search, &ev, cands);
     let front = if req.with_memory { pareto_3d(&points) } else { pareto_2d(&points) };
     let best = best_feasible(&points, &budget);
+    let draws = req.draws.unwrap_or(DEFAULT_DRAWS);
+    let interval = (req.search.level == Level::Calibrated).then(|| calibration.objective_interval(objective)).flatten();
+    let uncertainty = (draws > 0).then(|| {
+        uncertain_frontier(
+            &law,
+            &candidates,
+            &points,
+            &Settings { draws, seed: req.search.seed, interval: interval.as_ref(), budget: &budget, best },
+        )
+    });
     Ok(Search {
         space,
         tried,
@@ -846,6 +906,106 @@ pub fn frontier(req: &FrontierRequest, ctx: &Context) -> Result<Search> {
         budget,
         with_memory: req.with_memory,
         best,
+        uncertainty,
+    })
+}
+
+/// A campaign's candidates priced once on its target: latency and memory from the latency model, each
+/// run's training FLOPs for `tokens` tokens of `seq`-token sequences (6N·T plus attention).
+pub fn campaign_space(spec: &CampaignSpec, ctx: &Context, tokens: f64, seq: u64) -> Result<CampaignSpace> {
+    spec.check()?;
+    let target = spec.target.resolve(&ctx.catalogue)?;
+    let calibration = ctx.calibration(&target, spec.target.engine.as_deref())?;
+    let space = ctx.space(&spec.search.space)?;
+    let (_, candidates) = candidates_of(&space, &spec.search)?;
+    let law = Law::paper();
+    let ev =
+        Evaluator { target: &target, level: spec.search.level, efficiency: calibration.efficiency, law, objective: spec.search.objective };
+    let points = ev.evaluate(&candidates);
+    let costs =
+        candidates.iter().map(|c| crate::cost::training_flops_per_token(&c.arch, seq).map(|f| f * tokens)).collect::<Result<Vec<f64>>>()?;
+    let budget = Budget { latency_secs: spec.latency_budget_secs, memory_bytes: spec.memory_budget.map(|m| m.bytes(&target)).transpose()? };
+    Ok(CampaignSpace {
+        features: crate::campaign::features(&candidates),
+        candidates,
+        points,
+        costs,
+        interval: (spec.search.level == Level::Calibrated).then(|| calibration.objective_interval(spec.search.objective)).flatten(),
+        budget,
+        tokens,
+    })
+}
+
+/// `campaign simulate`: the space priced on the target, the true law's losses, and every strategy's
+/// campaigns replayed (seeds 1…n). Runs count one each: the comparison is by number of runs.
+pub fn simulate(req: &SimulateRequest, ctx: &Context) -> Result<SimulationReport> {
+    if req.initial < MIN_RUNS_TO_FIT {
+        return Err(Error::invalid(
+            "initial",
+            format!("{} initial runs cannot fit the law's 11 coefficients", req.initial),
+            format!("start from at least {MIN_RUNS_TO_FIT} runs"),
+        ));
+    }
+    if req.batch == 0 || req.max_runs < req.initial || req.seeds == 0 || req.strategies.is_empty() {
+        return Err(Error::invalid(
+            "campaign",
+            format!("batch {}, max runs {}, seeds {}, {} strategies", req.batch, req.max_runs, req.seeds, req.strategies.len()),
+            "give a batch ≥ 1, max runs ≥ the initial runs, at least one seed and one strategy",
+        ));
+    }
+    if !(req.noise.is_finite() && req.noise >= 0.0 && req.tolerance.is_finite() && req.tolerance > 0.0) {
+        return Err(Error::invalid(
+            "noise",
+            format!("noise {} and tolerance {}", req.noise, req.tolerance),
+            "give a noise ≥ 0 and a tolerance > 0 (nats)",
+        ));
+    }
+    let target = req.target.resolve(&ctx.catalogue)?;
+    let truth = law_of(ctx, &req.truth)?;
+    let calibration = ctx.calibration(&target, req.target.engine.as_deref())?;
+    let space = ctx.space(&req.search.space)?;
+    let (_, candidates) = candidates_of(&space, &req.search)?;
+    let ev = Evaluator {
+        target: &target,
+        level: req.search.level,
+        efficiency: calibration.efficiency,
+        law: &truth,
+        objective: req.search.objective,
+    };
+    let points = ev.evaluate(&candidates);
+    let interval = (req.search.level == Level::Calibrated).then(|| calibration.objective_interval(req.search.objective)).flatten();
+    let costs = vec![1.0; candidates.len()];
+    let sim = Simulation {
+        truth: &truth,
+        noise: req.noise,
+        candidates: &candidates,
+        points: &points,
+        costs: &costs,
+        interval: interval.as_ref(),
+        initial: req.initial,
+        batch: req.batch,
+        max_runs: req.max_runs.min(candidates.len()),
+        bootstrap: req.bootstrap,
+        restarts: req.restarts.max(1),
+        draws: req.draws.max(1),
+    };
+    let traces: Vec<Trace> = req
+        .strategies
+        .iter()
+        .flat_map(|&st| (1..=req.seeds as u64).map(move |seed| (st, seed)))
+        .map(|(st, seed)| simulate_campaign(&sim, st, seed))
+        .collect();
+    let summary = req.strategies.iter().map(|&st| summarise(st, &traces, req.tolerance)).collect();
+    Ok(SimulationReport {
+        space: space.name().to_string(),
+        candidates: candidates.len(),
+        device: target.device_id.clone(),
+        objective: req.search.objective.name().to_string(),
+        level: req.search.level.name().to_string(),
+        truth: truth.name.clone(),
+        request: req.clone(),
+        traces,
+        summary,
     })
 }
 

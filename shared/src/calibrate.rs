@@ -266,6 +266,11 @@ const T_95: [f64; 30] = [
     1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706, 1.703, 1.701, 1.699, 1.697,
 ];
 
+/// The two-sided 90% Student-t quantile for the residuals of `rows` rows (n − 1 degrees of freedom).
+pub(crate) fn t_95(rows: usize) -> f64 {
+    T_95.get(rows.saturating_sub(2)).copied().unwrap_or(1.645)
+}
+
 impl Interval {
     /// The 90% interval from measured and held-out predicted seconds; None with fewer than 3 pairs.
     pub fn from_loo(pairs: &[(f64, f64)]) -> Option<Interval> {
@@ -276,7 +281,7 @@ impl Interval {
         }
         let mean = r.iter().sum::<f64>() / n as f64;
         let sd = (r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
-        let t = T_95.get(n - 2).copied().unwrap_or(1.645);
+        let t = t_95(n);
         let half = t * sd * (1.0 + 1.0 / n as f64).sqrt();
         Some(Interval { level: INTERVAL_LEVEL, low: (mean - half).exp(), high: (mean + half).exp(), rows: n })
     }

@@ -624,6 +624,7 @@ pub fn fit_law(runs: &[Run], opts: &FitOptions) -> Result<FitReport> {
         training_tokens: t0,
         coefficients: Coefficients::from_array(c),
         domain: Domain::spanning(&inputs),
+        bootstrap: samples.clone(),
     };
     Ok(FitReport {
         train: metrics(&c, &all),

@@ -198,6 +198,11 @@ pub struct Law {
     pub coefficients: Coefficients,
     /// Fitted range of the inputs.
     pub domain: Domain,
+    /// The fit's bootstrap coefficient sets, in [`COEFFICIENT_NAMES`] order: the law's uncertainty,
+    /// which the uncertain frontier ([`crate::uncertain`]) draws from. Empty for the published law (the
+    /// paper gives no uncertainty) and for laws written before fits kept them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bootstrap: Vec<[f64; 11]>,
 }
 
 /// A prediction with its extrapolation flags.

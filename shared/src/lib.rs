@@ -30,6 +30,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 pub mod api;
 pub mod arch;
 pub mod calibrate;
+pub mod campaign;
 pub mod cost;
 pub mod error;
 pub mod findings;
@@ -46,6 +47,7 @@ pub mod report;
 pub mod roofline;
 pub mod space;
 pub mod theory;
+pub mod uncertain;
 pub mod workload;
 
 pub use arch::{Architecture, ArchitectureSpec, ParamBreakdown};

@@ -170,7 +170,7 @@ fn basics(db: &Option<String>) {
             checked += 1;
         }
     }
-    assert_eq!(checked, 33, "routes in the document (24, and 9 for agents, measurement jobs and calibrations)");
+    assert_eq!(checked, 37, "routes in the document (24, 9 for agents, measurement jobs and calibrations, 4 for campaigns)");
 
     // CORS is off unless asked for: no headers for another origin, so a browser refuses the answer.
     let preflight = [("Origin", "https://docs.example.org"), ("Access-Control-Request-Method", "POST")];

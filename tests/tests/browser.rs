@@ -68,6 +68,26 @@ async fn explorer_loads_and_draws_a_frontier() -> Result<()> {
             "polyline has one vertex per frontier design"
         );
         ensure!(text(&s.client, "#frontier-table tbody tr").await?.contains("params"));
+        // The published law at the roofline level: nothing uncertain, and the page says why.
+        let note = text(&s.client, "#uncertainty-meta").await?;
+        ensure!(note.contains("no bootstrap") && note.contains("calibrated level"), "{note}");
+        // At the calibrated level the calibration's interval makes the frontier uncertain: a band, a
+        // P(front) column with shares in [0, 1], and the best design's odds.
+        goto(&s, "#/explorer?level=calibrated&objective=decode&budget=0.05").await?;
+        let kept =
+            wait_for(&s.client, "const m = document.getElementById('uncertainty-meta'); return m && Number(m.dataset.possible);", 30)
+                .await?;
+        ensure!(kept.as_f64().unwrap_or(0.0) >= size.as_f64().unwrap_or(0.0), "possible {kept}");
+        let band =
+            js(&s.client, "const b = document.getElementById('frontier-band'); return b && b.getAttribute('points').split(' ').length;")
+                .await?;
+        ensure!(band.as_f64().unwrap_or(0.0) >= 10.0, "band vertices {band}");
+        let shares =
+            js(&s.client, "return [...document.querySelectorAll('#frontier-table td.p-front')].map(t => Number(t.textContent));").await?;
+        let shares: Vec<f64> = shares.as_array().map(|a| a.iter().filter_map(|v| v.as_f64()).collect()).unwrap_or_default();
+        ensure!(!shares.is_empty() && shares.iter().all(|p| (0.0..=1.0).contains(p)) && shares.iter().any(|p| *p < 1.0), "{shares:?}");
+        let odds = wait_for(&s.client, "const o = document.getElementById('best-odds'); return o && o.textContent;", 10).await?;
+        ensure!(odds.as_str().unwrap_or("").contains("within the latency budget in"), "{odds}");
         Ok(())
     }
     .await;

@@ -168,6 +168,43 @@ fn fit_round_trip_and_bad_run_files() {
     let p = json(&["law", "llama-3.2-1b", "--law", law.to_str().unwrap(), "--format", "json"]);
     assert!(p["prediction"]["loss"].as_f64().unwrap() > 2.0);
 
+    // The fitted law carries its 30 bootstrap fits, and the frontier draws from them: every frontier
+    // candidate has a P(Pareto) and a loss interval around its central loss, and the band is ordered.
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&law).unwrap()).unwrap();
+    assert_eq!(saved["bootstrap"].as_array().unwrap().len(), v["bootstrap_samples"].as_u64().unwrap() as usize);
+    let f = json(&[
+        "frontier",
+        "--law",
+        law.to_str().unwrap(),
+        "--level",
+        "calibrated",
+        "--objective",
+        "decode",
+        "--latency-budget",
+        "0.05",
+        "--draws",
+        "40",
+        "--format",
+        "json",
+    ]);
+    let u = &f["uncertainty"];
+    assert_eq!((u["draws"].as_u64(), u["law_draws"].as_u64()), (Some(40), Some(30)));
+    assert!(u["latency"]["candidate_sd"].as_f64().unwrap() > 0.0);
+    let band = u["band"].as_array().unwrap();
+    assert_eq!(band.len(), 48);
+    for b in band.iter().filter(|b| !b["low"].is_null()) {
+        assert!(b["low"].as_f64() <= b["median"].as_f64() && b["median"].as_f64() <= b["high"].as_f64(), "{b}");
+    }
+    for c in f["candidates"].as_array().unwrap() {
+        let p = c["p_pareto"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{c}");
+        assert!(c["loss_low"].as_f64().unwrap() <= c["loss_high"].as_f64().unwrap(), "{c}");
+    }
+    let best = &u["best"];
+    assert!(best["p_within_budget"].as_f64().unwrap() > 0.0 && best["p_best"].as_f64().unwrap() <= 1.0, "{best}");
+    let none = json(&["frontier", "--law", law.to_str().unwrap(), "--draws", "0", "--format", "json"]);
+    assert!(none["uncertainty"].is_null() && none["candidates"][0]["p_pareto"].is_null());
+
     let bad_cases = [
         (csv.replace("active_experts,", "").replace(",1.0,1.0,", ",1.0,"), "missing column(s) active_experts"),
         (csv.replacen(",1e10,", ",1e10x,", 1), "column tokens: '1e10x' is not a number"),

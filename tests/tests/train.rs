@@ -129,6 +129,49 @@ fn kill_9_then_resume_continues_the_same_loss_curve() {
 }
 
 #[test]
+fn a_signal_stops_the_run_after_a_checkpoint_and_resume_finishes_it() {
+    // What a Slurm job warned before its time limit does (`--signal=B:USR1@N`): the trainer checkpoints
+    // the step it is on, off the checkpoint schedule, exits with code 4, and `--resume` finishes the run.
+    let (dir, data, spec) = setup("train-signal");
+    let out = dir.join("run");
+    let mut args = train_args(&spec, &data, &out, "102400");
+    args.push("--stop-on-signal");
+    let child = Command::new(rooflaw_bin()).args(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_to_string(out.join("metrics.jsonl")).map_or(0, |t| t.matches('\n').count()) < 30 {
+        assert!(Instant::now() < deadline, "the run did not reach step 30");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let killed = Command::new("kill").args(["-USR1", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let step = metrics(&out).len();
+    assert!((30..200).contains(&step), "{step}");
+    // The checkpoint is of the step it stopped at (checkpoints are otherwise every 25 steps).
+    assert!(out.join(format!("checkpoints/step-{step:08}")).is_dir(), "no checkpoint of step {step}");
+    assert!(stderr(&o).contains(&format!("checkpoint of step {step}")), "{}", stderr(&o));
+    let o = run(&["train", "--resume", out.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(metrics(&out).len(), 200);
+    assert!(out.join("run.json").is_file());
+    // --requeue outside Slurm keeps the checkpoint and says why it could not requeue.
+    let again = dir.join("again");
+    let mut args = train_args(&spec, &data, &again, "102400");
+    args.push("--requeue");
+    let child =
+        Command::new(rooflaw_bin()).args(&args).env_remove("SLURM_JOB_ID").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    while std::fs::read_to_string(again.join("metrics.jsonl")).map_or(0, |t| t.matches('\n').count()) < 5 {
+        assert!(Instant::now() < deadline + Duration::from_secs(120), "the run did not reach step 5");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("needs a Slurm job"), "{}", stderr(&o));
+}
+
+#[test]
 fn bad_input_is_one_line_exit_2_and_overwrites_nothing() {
     let (dir, data, spec) = setup("train-bad");
     let bad_spec = dir.join("bad.json");

@@ -77,6 +77,9 @@ pub enum Command {
     /// API tokens for `rooflaw serve`.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Training campaigns: choose what to train next from the frontier's uncertainty.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
     /// Measure real latency on this machine (burn or llama.cpp; vLLM on a device that has it), and this
     /// machine's own roofline ceilings.
     #[command(subcommand)]
@@ -336,6 +339,13 @@ pub struct TrainArgs {
     /// Stop when standard input closes (how `rooflaw serve` makes sure no trainer outlives it).
     #[arg(long, hide = true)]
     pub exit_with_parent: bool,
+    /// On SIGUSR1 or SIGTERM, checkpoint after the current step and exit (code 4); `--resume` continues.
+    #[arg(long)]
+    pub stop_on_signal: bool,
+    /// Like --stop-on-signal, then requeue this Slurm job (`scontrol requeue`), so that a job warned
+    /// before its time limit (`#SBATCH --signal=B:USR1@N`) continues from the checkpoint when it starts again.
+    #[arg(long)]
+    pub requeue: bool,
 }
 
 #[derive(Debug, Args)]
@@ -377,6 +387,9 @@ pub struct ServeArgs {
     /// repeated. Off by default.
     #[arg(long = "cors-origin", value_name = "URL")]
     pub cors_origins: Vec<String>,
+    /// Slurm configuration (JSON) for campaigns on the Slurm executor.
+    #[arg(long, value_name = "FILE")]
+    pub slurm: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -505,6 +518,91 @@ pub struct SpaceArgs {
     pub level: Level,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Run a training campaign to its end: rounds of runs chosen from the frontier's uncertainty, trained
+    /// by local workers (or on Slurm with --slurm), the law refitted after each round. Interrupt it at
+    /// any time: `--resume ID` continues it.
+    Run(CampaignRunArgs),
+    /// A stored campaign's rounds: runs, fit, how far the frontier moved, the best design and its odds.
+    Status {
+        /// Campaign id.
+        id: i64,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Replay campaigns against a synthetic "true" law with noise (no training) and compare how many runs
+    /// each selection strategy (random, grid, frontier) needs to find the true frontier.
+    Simulate(Box<SimulateArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct CampaignRunArgs {
+    /// The campaign request (JSON: the space, device and workload, budgets, strategy, `data`, `options`
+    /// of every run, `executor`); see the README.
+    #[arg(required_unless_present = "resume")]
+    pub request: Option<PathBuf>,
+    /// Continue the stored campaign with this id instead.
+    #[arg(long, conflicts_with = "request")]
+    pub resume: Option<i64>,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Local training workers (each trains one run at a time).
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+    /// CPU threads per training run.
+    #[arg(long, default_value_t = 1)]
+    pub train_threads: usize,
+    /// Slurm configuration (JSON: time_limit, shared_dir, trainer; partition, account, gpus_per_run…) for
+    /// campaigns whose executor is `slurm`.
+    #[arg(long, value_name = "FILE")]
+    pub slurm: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub space: SpaceArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The "true" law: built-in name or a law JSON.
+    #[arg(long, default_value = defaults::LAW)]
+    pub truth: String,
+    /// Standard deviation of a run's loss around the true law (nats).
+    #[arg(long, default_value_t = 0.01)]
+    pub noise: f64,
+    /// Runs of the space-filling start (at least 12: the law has 11 coefficients).
+    #[arg(long, default_value_t = 16)]
+    pub initial: usize,
+    /// Runs per round.
+    #[arg(long, default_value_t = 8)]
+    pub per_round: usize,
+    /// Runs per campaign in all.
+    #[arg(long, default_value_t = 96)]
+    pub max_runs: usize,
+    /// Campaigns per strategy (seeds 1…N).
+    #[arg(long, default_value_t = 5)]
+    pub seeds: usize,
+    /// Strategies to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "random,grid,frontier")]
+    pub strategies: Vec<String>,
+    /// Frontier regret (nats) that counts as having found the true frontier.
+    #[arg(long, default_value_t = 0.005)]
+    pub tolerance: f64,
+    /// Bootstrap resamples of each fit of the frontier strategy.
+    #[arg(long, default_value_t = 50)]
+    pub bootstrap: usize,
+    /// Restarts of each fit.
+    #[arg(long, default_value_t = 16)]
+    pub restarts: usize,
+    /// Monte Carlo draws of the uncertain frontier.
+    #[arg(long, default_value_t = 100)]
+    pub draws: usize,
+    /// Draw the mean regret against runs for each strategy to an SVG or PNG.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct FrontierArgs {
     #[command(flatten)]
@@ -526,6 +624,11 @@ pub struct FrontierArgs {
     /// Treat memory as a third objective.
     #[arg(long)]
     pub with_memory: bool,
+    /// Monte Carlo draws of the uncertain frontier: each candidate's probability of being on the
+    /// frontier under the law's bootstrap and the calibration's interval, the frontier's band and the
+    /// best design's odds (0: none).
+    #[arg(long, default_value_t = rooflaw::uncertain::DEFAULT_DRAWS)]
+    pub draws: usize,
     /// Print every candidate, not only the frontier (CSV/JSON).
     #[arg(long)]
     pub all: bool,

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Parser;
 
-use args::{ArchCommand, Cli, Command, DataCommand, DevicesCommand, MeasureCommand, TokenCommand};
+use args::{ArchCommand, CampaignCommand, Cli, Command, DataCommand, DevicesCommand, MeasureCommand, TokenCommand};
 use commands as cmd;
 
 fn main() -> ExitCode {
@@ -78,11 +78,17 @@ fn run(cli: &Cli) -> Result<()> {
             if a.exit_with_parent {
                 cmd::train::exit_with_parent();
             }
-            cmd::train::run(f, &resolve::train(a)?)
+            cmd::train::run(f, &resolve::train(a)?, cmd::train::OnSignal { stop: a.stop_on_signal || a.requeue, requeue: a.requeue })
         }
         Command::Token(TokenCommand::Create(a)) => cmd::token::create(f, &resolve::database(&a.db)?, &a.name, &a.scopes),
         Command::Token(TokenCommand::List(db)) => cmd::token::list(f, &resolve::database(db)?),
         Command::Token(TokenCommand::Revoke { id, db }) => cmd::token::revoke(f, &resolve::database(db)?, *id),
+        Command::Campaign(CampaignCommand::Run(a)) => cmd::campaign::run(f, resolve::campaign_run(a)?),
+        Command::Campaign(CampaignCommand::Status { id, db }) => cmd::campaign::status(f, &resolve::database(db)?, *id),
+        Command::Campaign(CampaignCommand::Simulate(a)) => {
+            let args = resolve::simulate(a, &mut ctx)?;
+            cmd::campaign::simulate(f, &ctx, &args)
+        }
         Command::Measure(MeasureCommand::Latency(a)) => cmd::measure::latency(f, &resolve::measure_latency(a)?),
         Command::Measure(MeasureCommand::Roofline(a)) => cmd::measure::roofline(f, &resolve::measure_roofline(a)?),
     }

@@ -18,10 +18,11 @@ use rooflaw::space::{find_space, DesignSpace};
 use rooflaw::{Architecture, ArchitectureSpec, Level};
 
 use crate::args::{
-    BackendArg, CalibrateArgs, DataDirArg, DatabaseArgs, EngineArg, FetchArgs, FitArgs, FrontierArgs, GroupArg, LawArgs, LawChoice,
-    MatchArgs, MeasureLatencyArgs, MeasureRooflineArgs, ModelArgs, PlotArgs, PredictArgs, PrepareArgs, ReproduceArgs, RobustArg, ServeArgs,
-    SpaceArgs, TargetArgs, TheoryArgs, TrainArgs,
+    BackendArg, CalibrateArgs, CampaignRunArgs, DataDirArg, DatabaseArgs, EngineArg, FetchArgs, FitArgs, FrontierArgs, GroupArg, LawArgs,
+    LawChoice, MatchArgs, MeasureLatencyArgs, MeasureRooflineArgs, ModelArgs, PlotArgs, PredictArgs, PrepareArgs, ReproduceArgs, RobustArg,
+    ServeArgs, SimulateArgs, SpaceArgs, TargetArgs, TheoryArgs, TrainArgs,
 };
+use rooflaw::campaign::{SimulateRequest, Strategy};
 
 /// Reads a text file named by a flag.
 pub fn read(path: &Path, what: &str) -> Result<String> {
@@ -318,8 +319,39 @@ pub fn frontier(a: &FrontierArgs, ctx: &mut Context) -> Result<Frontier> {
         memory_budget,
         scenario: a.scenario.clone(),
         with_memory: a.with_memory,
+        draws: Some(a.draws),
     };
     Ok(Frontier { request, all: a.all, plot: a.plot.clone() })
+}
+
+/// `campaign simulate`: the request and where to draw it.
+#[derive(Debug)]
+pub struct Simulate {
+    /// The request.
+    pub request: SimulateRequest,
+    /// Where to draw the curves.
+    pub plot: Option<PathBuf>,
+}
+
+/// `campaign simulate`.
+pub fn simulate(a: &SimulateArgs, ctx: &mut Context) -> Result<Simulate> {
+    let strategies = a.strategies.iter().map(|s| Strategy::parse(s)).collect::<rooflaw::Result<Vec<_>>>()?;
+    let request = SimulateRequest {
+        search: search(&a.space, ctx)?,
+        target: target(&a.target, ctx)?,
+        truth: law(&LawChoice { law: a.truth.clone() }, ctx)?,
+        noise: a.noise,
+        initial: a.initial,
+        batch: a.per_round,
+        max_runs: a.max_runs,
+        seeds: a.seeds,
+        strategies,
+        tolerance: a.tolerance,
+        bootstrap: a.bootstrap,
+        restarts: a.restarts,
+        draws: a.draws,
+    };
+    Ok(Simulate { request, plot: a.plot.clone() })
 }
 
 /// `match`.
@@ -671,7 +703,42 @@ pub fn serve(a: &ServeArgs) -> Result<rooflaw_server::Config> {
         }
         c.cors_origins.push(o.trim_end_matches('/').to_string());
     }
+    c.slurm = a.slurm.as_deref().map(rooflaw_server::slurm::SlurmConfig::load).transpose()?;
     Ok(c)
+}
+
+/// `campaign run`: the configuration of the headless driver and what it starts.
+#[derive(Debug)]
+pub struct CampaignRun {
+    /// Database, data folder, workers, Slurm.
+    pub config: rooflaw_server::Config,
+    /// A new campaign or one to resume.
+    pub start: rooflaw_server::campaign::Start,
+}
+
+/// `campaign run`.
+pub fn campaign_run(a: &CampaignRunArgs) -> Result<CampaignRun> {
+    let trainer = std::env::current_exe().context("cannot find the rooflaw executable to run trainers with")?;
+    let mut c = rooflaw_server::Config::new(rooflaw_train::corpora::data_dir(a.db.data_dir.as_deref())?, trainer);
+    c.database = a.db.database.clone();
+    if a.workers == 0 || a.train_threads == 0 {
+        bail!("--workers and --train-threads must be at least 1");
+    }
+    c.workers = a.workers;
+    c.train_threads = a.train_threads;
+    c.slurm = a.slurm.as_deref().map(rooflaw_server::slurm::SlurmConfig::load).transpose()?;
+    let start = match (&a.request, a.resume) {
+        (_, Some(id)) => rooflaw_server::campaign::Start::Resume(id),
+        (Some(p), None) => {
+            let text = read(p, "campaign request")?;
+            let r: rooflaw_server::campaign::CampaignRequest = serde_json::from_str(&text).map_err(|e| {
+                anyhow!("{}: {e} (a campaign request names `data` (a prepared folder under the data folder's datasets/) and the space; see the README)", p.display())
+            })?;
+            rooflaw_server::campaign::Start::New(Box::new(r))
+        }
+        (None, None) => bail!("give a campaign request file, or --resume ID"),
+    };
+    Ok(CampaignRun { config: c, start })
 }
 
 /// The database URL a token command opens.

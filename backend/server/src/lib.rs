@@ -5,6 +5,8 @@
 //! - `runs`: training runs, their metrics, files and live events (Server-Sent Events);
 //! - `records`: fitted laws, measurements, tokens;
 //! - `measure`: measurement agents, their jobs, and calibrations fitted from stored measurements;
+//! - `campaign`: training campaigns and their driver (rounds chosen from the frontier's uncertainty);
+//!   `slurm`: the Slurm executor;
 //! - `worker`: the training workers;
 //! - `http`: errors, tokens and scopes, bounded JSON, paging, confined files.
 //!
@@ -18,6 +20,7 @@ use std::time::Duration;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use rooflaw_store::Store;
 
+pub mod campaign;
 pub mod http;
 pub mod measure;
 #[cfg(feature = "openapi")]
@@ -25,6 +28,7 @@ pub mod openapi;
 pub mod records;
 pub mod runs;
 pub mod science;
+pub mod slurm;
 pub mod types;
 pub mod worker;
 
@@ -55,6 +59,8 @@ pub struct Config {
     pub lease_secs: u64,
     /// Origins of sites on other hosts allowed to call the API from a browser (CORS); empty: none.
     pub cors_origins: Vec<String>,
+    /// Where campaigns on the Slurm executor submit their runs (None: no Slurm).
+    pub slurm: Option<slurm::SlurmConfig>,
 }
 
 impl Config {
@@ -73,6 +79,7 @@ impl Config {
             max_body_bytes: 1 << 20,
             lease_secs: 15,
             cors_origins: Vec::new(),
+            slurm: None,
         }
     }
 
@@ -92,7 +99,7 @@ impl Config {
 pub struct Events(Arc<tokio::sync::watch::Sender<u64>>);
 
 impl Events {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Events(Arc::new(tokio::sync::watch::channel(0).0))
     }
 
@@ -225,6 +232,10 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> anyhow::Result<(
                     .service(measure::post_result)
                     .service(measure::calibrate)
                     .service(measure::calibrations)
+                    .service(campaign::create)
+                    .service(campaign::list)
+                    .service(campaign::get_campaign)
+                    .service(campaign::cancel)
                     .service(records::tokens)
                     .service(records::create_token)
                     .service(records::revoke_token)
@@ -241,7 +252,8 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> anyhow::Result<(
         let name = format!("{}-{}-{i}", hostname(), std::process::id());
         actix_web::rt::spawn(worker::work(store.clone(), config.clone(), state.events.clone(), name));
     }
-    tracing::info!(addr = %bound, database = ?store.dialect(), workers = config.workers, "serving");
+    let resumed = campaign::resume_all(&state).await.map_err(|e| anyhow::anyhow!("cannot read the campaigns: {e}"))?;
+    tracing::info!(addr = %bound, database = ?store.dialect(), workers = config.workers, campaigns = resumed, "serving");
     ready(&format!("http://{bound}/"));
     server.await?;
     Ok(())

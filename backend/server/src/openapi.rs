@@ -5,18 +5,19 @@
 use rooflaw::api::{FrontierReport, FrontierRequest, PredictRequest};
 use rooflaw::hardware::Device;
 use rooflaw::report::Prediction;
-use rooflaw_store::{Agent, Event, Fit, MeasureJob, Measurement, Run, Token};
+use rooflaw_store::{Agent, Campaign, Event, Fit, MeasureJob, Measurement, Run, Token};
 use schemars::gen::{SchemaGenerator, SchemaSettings};
 use schemars::schema::Schema;
 use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 
+use crate::campaign::{CampaignRequest, CampaignView};
 use crate::measure::{AgentRequest, CalibrationRequest, CalibrationsCreated, JobRequest, JobResult};
 use crate::records::{FitRequest, MeasurementRequest, TokenRequest};
 use crate::runs::RunRequest;
 use crate::types::{
-    AgentsPage, CalibrationsPage, Datasets, Devices, ErrorBody, FitsPage, Health, MeasureJobsPage, MeasurementsPage, RunsPage,
-    TokenCreated, Tokens,
+    AgentsPage, CalibrationsPage, CampaignsPage, Datasets, Devices, ErrorBody, FitsPage, Health, MeasureJobsPage, MeasurementsPage,
+    RunsPage, TokenCreated, Tokens,
 };
 
 /// A schema reference for a type (its definition goes into `components/schemas`).
@@ -177,6 +178,18 @@ pub const ROUTES: &[Route] = &[
         201,
     ),
     route("get", "/calibrations", "Stored calibrations, newest first.", None, None, Some(of::<CalibrationsPage>), 200),
+    route(
+        "post",
+        "/campaigns",
+        "Start a training campaign: rounds of runs chosen from the frontier's uncertainty, trained by the local workers or on Slurm, the law refitted after each round.",
+        Some("train"),
+        Some(of::<CampaignRequest>),
+        Some(of::<Campaign>),
+        201,
+    ),
+    route("get", "/campaigns", "Campaigns, newest first (`?limit=&before=`).", None, None, Some(of::<CampaignsPage>), 200),
+    route("get", "/campaigns/{id}", "A campaign with its rounds (picks, fits, uncertain frontiers) and jobs.", None, None, Some(of::<CampaignView>), 200),
+    route("post", "/campaigns/{id}/cancel", "Stop a campaign and cancel its unfinished jobs.", Some("train"), None, Some(of::<Campaign>), 200),
     route("get", "/tokens", "Tokens, newest first (`?limit=&before=`; never their secrets).", Some("admin"), None, Some(of::<Tokens>), 200),
     route(
         "post",

@@ -15,6 +15,16 @@ pub struct RunsPage {
     pub next_before: Option<i64>,
 }
 
+/// A page of campaigns.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CampaignsPage {
+    /// The campaigns.
+    pub campaigns: Vec<rooflaw_store::Campaign>,
+    /// `before=` for the next page (none: this was the last).
+    pub next_before: Option<i64>,
+}
+
 /// A page of fitted laws.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]

@@ -7,8 +7,10 @@
 //! Server-Sent Events stream; an event's id is its row id, so a client that reconnects with
 //! `Last-Event-ID` misses nothing), fitted laws, latency measurements and custom devices.
 
+mod campaign;
 mod measure;
 
+pub use campaign::{Campaign, Job, Round};
 pub use measure::{Agent, Calibration, MeasureJob};
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -8,6 +8,7 @@
 //! state of a resumed run are its step; a resumed run continues the same loss curve.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -318,10 +319,24 @@ pub struct RunSummary {
 }
 
 /// Called after each step (progress display).
-pub type OnStep<'a> = &'a mut dyn FnMut(&Metrics, u64);
+/// Called after every step with its metrics and the total number of steps; `Break` stops the run
+/// after a checkpoint of that step (e.g. on a signal before a job's time limit), to be resumed later.
+pub type OnStep<'a> = &'a mut dyn FnMut(&Metrics, u64) -> ControlFlow<()>;
+
+/// How a call to [`train`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The budget was trained and `run.json` written.
+    Finished(RunSummary),
+    /// Stopped at the caller's request after a checkpoint of this step.
+    Stopped {
+        /// The step checkpointed.
+        step: u64,
+    },
+}
 
 /// Trains (or resumes) the run in `run` (which must hold `config.json`) to the end of its budget.
-pub fn train(run: &Path, device: &Device, on_step: OnStep) -> Result<RunSummary> {
+pub fn train(run: &Path, device: &Device, on_step: OnStep) -> Result<Outcome> {
     let config: RunConfig = serde_json::from_str(
         &std::fs::read_to_string(run.join("config.json"))
             .with_context(|| format!("{} is not a run folder (no config.json)", run.display()))?,
@@ -421,10 +436,13 @@ pub fn train(run: &Path, device: &Device, on_step: OnStep) -> Result<RunSummary>
         }
         writeln!(log, "{}", serde_json::to_string(&m)?).with_context(|| format!("cannot append to {}", mpath.display()))?;
         metrics_lines += 1;
-        on_step(&m, total);
-        if step == total || (o.checkpoint_every > 0 && step % o.checkpoint_every == 0) {
+        let flow = on_step(&m, total);
+        if step == total || (o.checkpoint_every > 0 && step % o.checkpoint_every == 0) || flow.is_break() {
             log.sync_all().ok();
             save_checkpoint(run, &model, &optim, &CheckpointState { step, tokens, metrics_lines }, o.keep_checkpoints)?;
+        }
+        if flow.is_break() && step < total {
+            return Ok(Outcome::Stopped { step });
         }
     }
     let val_loss = match last {
@@ -441,7 +459,7 @@ pub fn train(run: &Path, device: &Device, on_step: OnStep) -> Result<RunSummary>
         wall_secs: started.elapsed().as_secs_f64(),
     };
     write_run_record(run, &arch, &config, &summary)?;
-    Ok(summary)
+    Ok(Outcome::Finished(summary))
 }
 
 /// `run.json`: the run in the `fit` command's format (`{"runs": [...]}` with the law's inputs, the token
@@ -531,7 +549,7 @@ impl Backend {
 }
 
 /// Trains (or resumes) on a backend.
-pub fn train_on(backend: Backend, run: &Path, on_step: OnStep) -> Result<RunSummary> {
+pub fn train_on(backend: Backend, run: &Path, on_step: OnStep) -> Result<Outcome> {
     train(run, &backend.device()?, on_step)
 }
 

@@ -4,10 +4,12 @@
 use std::rc::Rc;
 
 use rooflaw::api::{candidate_records, defaults, to_csv, CandidateRecord};
+use rooflaw::calibrate::Interval;
 use rooflaw::frontier::{best_feasible, pareto_2d, Budget, Evaluator, Objective, Point, SCENARIOS};
 use rooflaw::layout::{place_labels, text_width, Label, Rect};
 use rooflaw::models::reference_models;
 use rooflaw::space::Candidate;
+use rooflaw::uncertain::{uncertain_frontier, Settings, Uncertainty, DEFAULT_DRAWS};
 use rooflaw::Level;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -39,6 +41,14 @@ pub struct Evaluated {
     pub latency_range_secs: (f64, f64),
     /// Largest memory footprint or the usable memory, in GB: the memory slider's range.
     pub memory_max_gb: f64,
+    /// The uncertain frontier (None: no draws asked for, or nothing uncertain to draw from).
+    pub uncertainty: Option<Uncertainty>,
+    /// Milliseconds spent on it.
+    pub uncertainty_ms: f64,
+    /// What the draws rest on, or why there are none.
+    pub uncertainty_note: String,
+    /// The calibration's interval of the objective (calibrated level only).
+    pub interval: Option<Interval>,
 }
 
 // An evaluation is identified by its allocation: the memo hands out a new one when inputs change.
@@ -50,7 +60,24 @@ impl PartialEq for Evaluated {
 
 /// The frontier's (or every candidate's) records: the one candidate record of every export.
 fn records(ev: &Evaluated, only_front: bool) -> Vec<CandidateRecord> {
-    candidate_records(&ev.candidates, &ev.points, &ev.front, !only_front)
+    candidate_records(&ev.candidates, &ev.points, &ev.front, !only_front, ev.uncertainty.as_ref())
+}
+
+/// The colour of a candidate on the frontier in a share `p` of the draws: from pale orange (rarely) to
+/// the frontier's blue (always).
+fn p_colour(p: f64) -> String {
+    let (a, b) = ([253.0, 174.0, 97.0], [31.0, 119.0, 180.0]);
+    let c: Vec<String> = a.iter().zip(b).map(|(a, b)| format!("{:.0}", a + (b - a) * p.clamp(0.0, 1.0))).collect();
+    format!("rgb({})", c.join(","))
+}
+
+/// What the draws rest on, in words.
+fn uncertainty_note(u: &Uncertainty) -> String {
+    let law = if u.law_draws > 0 { format!("the law's {} bootstrap fits", u.law_draws) } else { "the law taken as exact".into() };
+    let latency = u.latency.map_or("latencies taken as exact".to_string(), |l| {
+        format!("a latency factor of ×e^({:+.2} ± {:.2}) shared by every design (the calibration's interval)", l.bias, l.sd)
+    });
+    format!("{} draws from {law} and {latency}", u.draws)
 }
 
 fn csv_rows(ev: &Evaluated, only_front: bool) -> String {
@@ -59,6 +86,21 @@ fn csv_rows(ev: &Evaluated, only_front: bool) -> String {
 
 fn json_rows(ev: &Evaluated, only_front: bool) -> String {
     serde_json::to_string(&records(ev, only_front)).unwrap_or_default()
+}
+
+/// The legend's rows (the uncertain frontier's when there is one).
+fn legend_rows(ev: &Evaluated) -> Vec<(&'static str, String)> {
+    let mut rows = vec![
+        ("#999", format!("{} candidates", thousands(ev.points.len() as u64))),
+        ("#1f77b4", format!("Pareto frontier ({})", ev.front.len())),
+    ];
+    if ev.uncertainty.is_some() {
+        rows.push(("#fdae61", "P(on the frontier): pale rare, blue sure".into()));
+        rows.push(("#aec7e8", "90% band of the frontier".into()));
+    }
+    rows.push(("#d62728", "reference models".into()));
+    rows.push(("#2ca02c", "feasible region, best design".into()));
+    rows
 }
 
 /// Props of the parts of the plot and page that do not move with the budgets: Yew skips them when a
@@ -89,8 +131,17 @@ fn frontier_layer(p: &StaticProps) -> Html {
         .map(|&i| format!("{:.1},{:.1}", sx.px(ev.points[i].latency_secs * 1e3), sy.px(yv(&ev.points[i]))))
         .collect::<Vec<_>>()
         .join(" ");
+    // The band: the 5th–95th percentile of the frontier's loss over the draws, as a closed path.
+    let band = ev.uncertainty.as_ref().map(|u| {
+        let y = |l: f64| sy.px(if p.y_ppl { l.exp() } else { l });
+        let pts: Vec<(f64, f64, f64)> = u.band.iter().filter_map(|b| Some((sx.px(b.latency_secs * 1e3), y(b.low?), y(b.high?)))).collect();
+        let upper = pts.iter().map(|(x, lo, _)| format!("{x:.1},{lo:.1}"));
+        let lower = pts.iter().rev().map(|(x, _, hi)| format!("{x:.1},{hi:.1}"));
+        upper.chain(lower).collect::<Vec<_>>().join(" ")
+    });
     html! {
         <g class="frontier-layer">
+            if let Some(b) = band.filter(|b| !b.is_empty()) { <polygon id="frontier-band" class="band" points={b} /> }
             <polyline id="frontier-line" class="frontier" points={frontier_pts} />
             { for ev.front.iter().map(|&i| html! { <circle class="front-pt" cx={format!("{:.1}", sx.px(ev.points[i].latency_secs * 1e3))} cy={format!("{:.1}", sy.px(yv(&ev.points[i])))} r="3"><title>{ describe(&ev.candidates[i].arch) }</title></circle> }) }
             { for ev.refs.iter().zip(&anchors).zip(&placed).map(|(((n, _), (x, y)), p)| { let (x, y) = (*x, *y); html! {
@@ -107,10 +158,12 @@ fn frontier_table(p: &StaticProps) -> Html {
     let ev = &p.ev;
     html! {
         <table class="data" id="frontier-table">
-            <thead><tr><th>{ "#" }</th><th>{ "design" }</th><th>{ "loss" }</th><th>{ "ppl" }</th><th>{ "latency" }</th><th>{ "memory" }</th></tr></thead>
+            <thead><tr><th>{ "#" }</th><th>{ "design" }</th><th>{ "loss" }</th><th>{ "ppl" }</th><th>{ "latency" }</th><th>{ "memory" }</th>
+                if ev.uncertainty.is_some() { <th title="share of the draws in which it is on the frontier">{ "P(front)" }</th> }</tr></thead>
             <tbody>{ for ev.front.iter().enumerate().map(|(k, &i)| html! {
                 <tr><td>{ k + 1 }</td><td><a href={arch_link(&ev.candidates[i].arch, &p.link_query)}>{ describe(&ev.candidates[i].arch) }</a></td>
-                <td>{ format!("{:.4}", ev.points[i].loss) }</td><td>{ format!("{:.2}", ev.points[i].perplexity()) }</td><td>{ ms(ev.points[i].latency_secs) }</td><td>{ gb(ev.points[i].memory_bytes) }</td></tr>
+                <td>{ format!("{:.4}", ev.points[i].loss) }</td><td>{ format!("{:.2}", ev.points[i].perplexity()) }</td><td>{ ms(ev.points[i].latency_secs) }</td><td>{ gb(ev.points[i].memory_bytes) }</td>
+                if let Some(u) = &ev.uncertainty { <td class="p-front">{ format!("{:.2}", u.p_pareto(i)) }</td> }</tr>
             }) }</tbody>
         </table>
     }
@@ -156,6 +209,28 @@ pub fn explorer(props: &Props) -> Html {
             let points = ev.evaluate(&cands);
             let front = pareto_2d(&points);
             let eval_ms = now_ms() - start;
+            // The uncertain frontier: the law's bootstrap and, at the calibrated level, the calibration's
+            // interval; nothing to draw when the law has no bootstrap and the level no interval.
+            let draws = number(kq, "draws", "draws", DEFAULT_DRAWS)?;
+            let interval =
+                (level == Level::Calibrated).then(|| crate::inputs::calibration_of(kq).ok()?.objective_interval(objective)).flatten();
+            let start = now_ms();
+            let (uncertainty, uncertainty_note) = if draws == 0 {
+                (None, "no draws asked for (draws=0)".to_string())
+            } else if law.bootstrap.is_empty() && interval.is_none() {
+                (None, "nothing uncertain to draw from: the law carries no bootstrap and this latency level no interval (the calibrated level has one)".to_string())
+            } else {
+                let budget = Budget::default();
+                let u = uncertain_frontier(
+                    &law,
+                    &cands,
+                    &points,
+                    &Settings { draws: draws.min(1000), seed: 0, interval: interval.as_ref(), budget: &budget, best: None },
+                );
+                let note = uncertainty_note(&u);
+                (Some(u), note)
+            };
+            let uncertainty_ms = now_ms() - start;
             let refs = reference_models().iter().filter_map(|m| m.architecture().ok()).map(|a| (a.name.clone(), ev.point(&a))).collect();
             let latency_range_secs = extent(points.iter().map(|p| p.latency_secs), true);
             let memory_max_gb = points.iter().map(|p| p.memory_bytes).fold(t.usable_memory_bytes, f64::max) / 1e9;
@@ -168,6 +243,10 @@ pub fn explorer(props: &Props) -> Html {
                 usable_memory: t.usable_memory_bytes,
                 latency_range_secs,
                 memory_max_gb,
+                uncertainty,
+                uncertainty_ms,
+                uncertainty_note,
+                interval,
             }))
         }
     });
@@ -203,6 +282,17 @@ pub fn explorer(props: &Props) -> Html {
                     ctx.set_fill_style_str("rgba(120,120,120,0.45)");
                     for p in &ev.points {
                         ctx.fill_rect(sx.px(p.latency_secs * 1e3) - 1.0, sy.px(yv(p)) - 1.0, 2.0, 2.0);
+                    }
+                    // Candidates that can be on the frontier, coloured by how often they are, the likeliest on top.
+                    if let Some(u) = &ev.uncertainty {
+                        let mut kept: Vec<(usize, f64)> =
+                            u.kept.iter().map(|&i| (i as usize, u.p_pareto(i as usize))).filter(|(_, p)| *p > 0.0).collect();
+                        kept.sort_by(|a, b| a.1.total_cmp(&b.1));
+                        for (i, p) in kept {
+                            ctx.set_fill_style_str(&p_colour(p));
+                            let pt = &ev.points[i];
+                            ctx.fill_rect(sx.px(pt.latency_secs * 1e3) - 1.5, sy.px(yv(pt)) - 1.5, 3.0, 3.0);
+                        }
                     }
                 }
             }
@@ -283,6 +373,15 @@ pub fn explorer(props: &Props) -> Html {
         &[("paper".into(), "published (Eq. 2, Table 6)".into()), ("custom".into(), "fitted on the Law page".into())],
         q,
         on,
+    ));
+    let draws_r = number(q, "draws", "draws", DEFAULT_DRAWS);
+    qs_controls.push(field(
+        "Draws (uncertain frontier; 0: none)",
+        "draws",
+        &q.get("draws", &DEFAULT_DRAWS.to_string()),
+        q,
+        on,
+        err_of(&draws_r.map(|_| ())).as_deref(),
     ));
     qs_controls.push(select(
         "Y axis",
@@ -375,13 +474,31 @@ pub fn explorer(props: &Props) -> Html {
                 })
             };
             // At the calibrated level the best design's latency carries the calibration's 90% interval.
-            let interval = (level == Level::Calibrated)
-                .then(|| crate::inputs::calibration_of(q).ok().and_then(|c| c.objective_interval(objective)))
-                .flatten();
+            let interval = ev.interval;
+            // The best design's odds: from the stored draws under a latency budget; a memory budget
+            // changes who competes, so the draws are taken again over the designs that fit it.
+            let odds = match (&ev.uncertainty, best) {
+                (Some(u), Some(i)) => Some(match mem_budget {
+                    None => u.odds(&ev.points, i, budget_secs),
+                    Some(_) => {
+                        let law = law_of(q).unwrap_or_else(|_| rooflaw::law::Law::paper().clone());
+                        let s = Settings { draws: u.draws, seed: 0, interval: interval.as_ref(), budget: &budget, best: Some(i) };
+                        uncertain_frontier(&law, &ev.candidates, &ev.points, &s).best.unwrap_or_else(|| u.odds(&ev.points, i, budget_secs))
+                    }
+                }),
+                _ => None,
+            };
+            let odds_html = match (odds, &ev.uncertainty) {
+                (Some(o), Some(u)) => html! {
+                    <span id="best-odds">{ format!(" On the frontier in {:.0}% of the draws, the best feasible design in {:.0}%, within the latency budget in {:.0}%{}.", u.p_pareto(o.index) * 100.0, o.p_best * 100.0, o.p_within_budget * 100.0,
+                        match o.most_often { Some(k) if k != o.index => format!("; {} is best more often ({:.0}%)", ev.candidates[k].arch.name, o.p_most_often * 100.0), _ => String::new() }) }</span>
+                },
+                _ => html! {},
+            };
             let best_html = match best {
                 Some(i) => html! {
                     <p class="best">{ "Best feasible: " }<a id="best-name" href={arch_link(&ev.candidates[i].arch, q)}>{ ev.candidates[i].arch.name.clone() }</a>{ " (" }<a id="best-train" href={crate::components::train_link(&ev.candidates[i].arch)}>{ "train this" }</a>{ ")" }
-                    { format!(" — loss {:.4} (ppl {:.2}), {} {}{}, memory {}; {} ({}) of {} candidates feasible", ev.points[i].loss, ev.points[i].perplexity(), objective.name(), ms(ev.points[i].latency_secs), interval_note(ev.points[i].latency_secs, interval), gb(ev.points[i].memory_bytes), thousands(feasible as u64), format!("{:.1}%", 100.0 * feasible as f64 / ev.points.len() as f64), thousands(ev.points.len() as u64)) }</p>
+                    { format!(" — loss {:.4} (ppl {:.2}), {} {}{}, memory {}; {} ({}) of {} candidates feasible", ev.points[i].loss, ev.points[i].perplexity(), objective.name(), ms(ev.points[i].latency_secs), interval_note(ev.points[i].latency_secs, interval), gb(ev.points[i].memory_bytes), thousands(feasible as u64), format!("{:.1}%", 100.0 * feasible as f64 / ev.points.len() as f64), thousands(ev.points.len() as u64)) }{ odds_html }</p>
                 },
                 None if budget_secs.is_some() || mem_budget.is_some() => {
                     html! { <p class="best" id="best-none">{ "No candidate fits this budget: relax it, or widen the space." }</p> }
@@ -418,10 +535,16 @@ pub fn explorer(props: &Props) -> Html {
                                 <text id="tooltip" x={(M.0 + 8.0).to_string()} y={(H - M.3 - 10.0).to_string()}>{ format!("{} — {}: {} loss {:.4} (click to open)", ev.candidates[i].arch.name, objective.name(), ms(ev.points[i].latency_secs), ev.points[i].loss) }</text>
                             </g>
                         }
-                        { legend(&[("#999", format!("{} candidates", thousands(ev.points.len() as u64))), ("#1f77b4", format!("Pareto frontier ({})", ev.front.len())), ("#d62728", "reference models".into()), ("#2ca02c", "feasible region, best design".into())]) }
+                        { legend(&legend_rows(ev)) }
                     </svg>
                 </div>
                 <p class="meta" id="eval-meta">{ format!("{} candidates evaluated and the frontier extracted in {:.1} ms of WebAssembly; {} on the frontier.", thousands(ev.points.len() as u64), ev.eval_ms, ev.front.len()) }</p>
+                <p class="meta" id="uncertainty-meta" data-uncertainty-ms={format!("{:.3}", ev.uncertainty_ms)} data-possible={ev.uncertainty.as_ref().map_or(0, |u| u.possible).to_string()}>{
+                    match &ev.uncertainty {
+                        Some(u) => format!("Uncertain frontier: {}; {} candidates are on the frontier in some draw, coloured by the share of draws in which they are; the band holds 90% of the draws' frontiers ({:.1} ms).", ev.uncertainty_note, thousands(u.possible as u64), ev.uncertainty_ms),
+                        None => format!("Uncertain frontier: {}.", ev.uncertainty_note),
+                    }
+                }</p>
                 <div class="exports">
                     <button id="export-front-csv" onclick={export("front-csv")}>{ "Frontier CSV" }</button>
                     <button onclick={export("front-json")}>{ "Frontier JSON" }</button>

@@ -1,7 +1,8 @@
 //! Speed of the site in real headless Chromium (issue 4's targets), printed as figures for BENCHMARKS.md:
 //! - evaluate 50,000 candidates and extract the frontier: at most 50 ms of WebAssembly;
 //! - redraw after a budget change: at most 16 ms;
-//! - compressed `.wasm`: at most 500 KB.
+//! - compressed `.wasm`: at most 500 KB;
+//! - the uncertain frontier (issue 12) at 50,000 candidates, and the redraw with the best design's odds.
 //!
 //! Run: `scripts/site.sh && cargo run --release -p rooflaw-tests --bin browser-bench`.
 
@@ -54,6 +55,33 @@ async fn main() -> Result<()> {
         median(&mut redraws),
         max,
         redraws.len()
+    );
+
+    // The uncertain frontier (issue 12): the calibrated level (the built-in MLC profile's decode
+    // interval), 100 draws, the published law.
+    let mut uncertain = Vec::new();
+    for seed in 1..=5 {
+        c.goto(&format!("{base}/#/explorer?space=wide&samples=50000&seed={seed}&level=calibrated&objective=decode")).await?;
+        wait_for(&c, "const p = document.getElementById('explorer-plot'); return p && Number(p.dataset.candidates) > 40000 && Number(p.dataset.evalMs);", 120).await?;
+        let ms = wait_for(&c, "const m = document.getElementById('uncertainty-meta'); return m && Number(m.dataset.possible) > 0 && Number(m.dataset.uncertaintyMs);", 60).await?;
+        let kept = js(&c, "return Number(document.getElementById('uncertainty-meta').dataset.possible);").await?;
+        uncertain.push(ms.as_f64().unwrap_or(f64::NAN));
+        println!("  load {seed}: P(Pareto), band over 100 draws in {ms} ms ({kept} candidates on the frontier in some draw)");
+    }
+    println!("uncertain frontier of 50,000 (100 draws): median {:.1} ms over {} loads", median(&mut uncertain), uncertain.len());
+    let mut odds = Vec::new();
+    for pos in [200, 350, 500, 650, 800, 300, 450, 600] {
+        let before = js(&c, "return Number(document.getElementById('explorer-plot').dataset.redrawCount || 0);").await?;
+        type_into(&c, "#budget-slider", &pos.to_string()).await?;
+        let ms = wait_for(&c, &format!("const p = document.getElementById('explorer-plot'); return Number(p.dataset.redrawCount || 0) > {before} && p.dataset.redrawMs;"), 10).await?;
+        odds.push(ms.as_str().and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN));
+    }
+    let max = odds.iter().copied().fold(0.0, f64::max);
+    println!(
+        "redraw with the best design's odds after a budget change: median {:.2} ms, max {:.2} ms over {} moves",
+        median(&mut odds),
+        max,
+        odds.len()
     );
     c.close().await?;
     Ok(())

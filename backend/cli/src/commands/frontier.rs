@@ -4,9 +4,30 @@ use anyhow::Result;
 use rooflaw::api::{frontier, to_csv, Context};
 use rooflaw::models::reference_models;
 use rooflaw::space::DesignSpace;
+use rooflaw::uncertain::Uncertainty;
 
 use crate::render::{bytes, count, plot, print_json, print_table, secs, secs_range, table, Format};
 use crate::resolve::Frontier;
+
+/// What the uncertain frontier rests on, in one line.
+fn uncertainty_line(u: &Uncertainty, candidates: usize) -> String {
+    let law = if u.law_draws > 0 {
+        format!("the law's {} bootstrap fits", u.law_draws)
+    } else {
+        "the law as exact (it carries no bootstrap: fit one with `rooflaw fit` for its uncertainty)".to_string()
+    };
+    let latency = u.latency.map_or("latencies as exact (no calibration interval at this level)".to_string(), |l| {
+        format!("a latency factor ×e^({:+.2} ± {:.2}) shared by every design (the calibration's interval)", l.bias, l.sd)
+    });
+    let width = u.band.iter().filter_map(|b| Some(b.high? - b.low?)).fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w))));
+    format!(
+        "P(front): share of {} draws on the frontier, from {law} and {latency}; {} of {} candidates are on it in some draw{}",
+        u.draws,
+        count(u.possible as u64),
+        count(candidates as u64),
+        width.map_or(String::new(), |w| format!("; the frontier's 90% band is at most {w:.4} nats wide"))
+    )
+}
 
 /// `frontier`: searches the space, draws it when asked, and prints the frontier (or every candidate).
 pub fn run(format: Format, ctx: &Context, args: &Frontier) -> Result<()> {
@@ -46,7 +67,9 @@ pub fn run(format: Format, ctx: &Context, args: &Frontier) -> Result<()> {
             );
             let interval = s.latency_interval();
             let range = |x: f64| interval.map_or("–".to_string(), |iv| secs_range(iv.around(x)));
-            let mut tb = table(&["#", "l", "d", "heads/kv", "r", "E/K", "loss", "ppl", "latency", "90% interval", "memory", "params"]);
+            let u = s.uncertainty.as_ref();
+            let mut tb =
+                table(&["#", "l", "d", "heads/kv", "r", "E/K", "loss", "ppl", "latency", "90% interval", "memory", "params", "P(front)"]);
             for (k, &i) in s.front.iter().enumerate() {
                 let (a, p) = (&s.candidates[i].arch, &s.points[i]);
                 tb.add_row(vec![
@@ -62,9 +85,13 @@ pub fn run(format: Format, ctx: &Context, args: &Frontier) -> Result<()> {
                     range(p.latency_secs),
                     bytes(p.memory_bytes),
                     count(a.params().total),
+                    u.map_or("–".to_string(), |u| format!("{:.2}", u.p_pareto(i))),
                 ]);
             }
             print_table(&tb);
+            if let Some(u) = u {
+                println!("{}", uncertainty_line(u, s.candidates.len()));
+            }
             if s.level == rooflaw::Level::Calibrated {
                 println!(
                     "calibration: {}{}",
@@ -96,6 +123,20 @@ pub fn run(format: Format, ctx: &Context, args: &Frontier) -> Result<()> {
                         bytes(s.points[i].memory_bytes)
                     ),
                     None => println!("budget {what}: no candidate is feasible; relax the budget or widen the space"),
+                }
+                if let Some(o) = u.and_then(|u| u.best) {
+                    println!(
+                        "  odds over the draws: best in {:.0}%, within the budget in {:.0}%{}{}",
+                        o.p_best * 100.0,
+                        o.p_within_budget * 100.0,
+                        match o.most_often {
+                            Some(k) if k != o.index => {
+                                format!("; {} is best more often ({:.0}%)", s.candidates[k].arch.name, o.p_most_often * 100.0)
+                            }
+                            _ => String::new(),
+                        },
+                        if o.p_none > 0.0 { format!("; no design fits in {:.0}%", o.p_none * 100.0) } else { String::new() }
+                    );
                 }
             }
             Ok(())

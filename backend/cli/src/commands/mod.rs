@@ -3,6 +3,7 @@
 
 pub mod arch;
 pub mod calibrate;
+pub mod campaign;
 pub mod data;
 pub mod devices;
 pub mod fit;

@@ -4,24 +4,74 @@ use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rooflaw::Architecture;
 use rooflaw_train::model::burn_param_count;
-use rooflaw_train::trainer::{create_run, train_on, Backend, Metrics, RunConfig};
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use rooflaw_train::trainer::{create_run, train_on, Backend, Metrics, Outcome, RunConfig};
 
 use crate::render::{count, print_json, Format};
 use crate::resolve::Train;
 
+/// What a signal does to a training run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OnSignal {
+    /// SIGUSR1 or SIGTERM: checkpoint after the current step and exit.
+    pub stop: bool,
+    /// Then requeue the Slurm job the trainer runs in.
+    pub requeue: bool,
+}
+
+/// Exit code of a run stopped by a signal after its checkpoint (resume it with `--resume`).
+const STOPPED: i32 = 4;
+
 /// `train`.
-pub fn run(format: Format, args: &Train) -> Result<()> {
-    match args {
-        Train::DryRun { architecture, seq } => dry_run(format, architecture, *seq),
+pub fn run(format: Format, args: &Train, signals: OnSignal) -> Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    if signals.stop {
+        for sig in [signal_hook::consts::SIGUSR1, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(|e| anyhow::anyhow!("cannot watch signal {sig}: {e}"))?;
+        }
+    }
+    let outcome = match args {
+        Train::DryRun { architecture, seq } => return dry_run(format, architecture, *seq),
         Train::New { run, backend, model, data, peak_flops, options, quiet } => {
             create_run(run, model, data, *backend, *peak_flops, options.clone())?;
-            go(format, *backend, run, *quiet)
+            go(format, *backend, run, *quiet, &stop)?
         }
         Train::Resume { run, backend, quiet } => {
             let config: RunConfig = serde_json::from_str(&std::fs::read_to_string(run.join("config.json"))?)?;
-            go(format, backend.unwrap_or(config.backend), run, *quiet)
+            go(format, backend.unwrap_or(config.backend), run, *quiet, &stop)?
         }
+    };
+    if let Some(step) = outcome {
+        if signals.requeue {
+            requeue_slurm_job()?;
+            eprintln!("stopped by a signal after the checkpoint of step {step}; the Slurm job was requeued and resumes from it");
+            std::process::exit(0);
+        }
+        eprintln!("stopped by a signal after the checkpoint of step {step}; continue with `rooflaw train --resume RUN`");
+        std::process::exit(STOPPED);
     }
+    Ok(())
+}
+
+/// `scontrol requeue` of the Slurm job (an array task as `JOB_TASK`) this process runs in.
+fn requeue_slurm_job() -> Result<()> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let id = match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID"), var("SLURM_JOB_ID")) {
+        (Some(a), Some(t), _) => format!("{a}_{t}"),
+        (_, _, Some(j)) => j,
+        _ => bail!("--requeue needs a Slurm job (SLURM_JOB_ID is not set); the checkpoint is saved: resume with --resume"),
+    };
+    let status = std::process::Command::new("scontrol")
+        .args(["requeue", &id])
+        .status()
+        .map_err(|e| anyhow::anyhow!("cannot run scontrol to requeue job {id}: {e}; the checkpoint is saved"))?;
+    if !status.success() {
+        bail!("scontrol requeue {id} failed ({status}); the checkpoint is saved: resume with --resume");
+    }
+    Ok(())
 }
 
 /// Exits the process when standard input closes: the parent holding its other end (`rooflaw serve`'s
@@ -63,7 +113,8 @@ fn dry_run(format: Format, a: &Architecture, seq: usize) -> Result<()> {
     Ok(())
 }
 
-fn go(format: Format, backend: Backend, run: &std::path::Path, quiet: bool) -> Result<()> {
+/// Trains to the end (None) or until a signal sets `stop` (the step checkpointed).
+fn go(format: Format, backend: Backend, run: &std::path::Path, quiet: bool, stop: &AtomicBool) -> Result<Option<u64>> {
     let bar = (!quiet && format == Format::Table).then(|| {
         let b = ProgressBar::new(0);
         if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} steps, {msg}, ETA {eta}") {
@@ -77,13 +128,26 @@ fn go(format: Format, backend: Backend, run: &std::path::Path, quiet: bool) -> R
             b.set_position(m.step);
             b.set_message(format!("loss {:.4}, {:.0} tokens/s", m.train_loss, m.tokens_per_sec));
         }
+        if stop.load(Ordering::Relaxed) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     };
-    let s = train_on(backend, run, &mut on_step)?;
+    let s = match train_on(backend, run, &mut on_step)? {
+        Outcome::Finished(s) => s,
+        Outcome::Stopped { step } => {
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            return Ok(Some(step));
+        }
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     match format {
-        Format::Json | Format::Csv => print_json(&s),
+        Format::Json | Format::Csv => print_json(&s)?,
         Format::Table => {
             println!(
                 "{}: {} steps, {} tokens in {:.1} s; validation loss on the {} {:.4} nats/token (perplexity {:.2}), unigram entropy {:.4}; wrote {}/run.json",
@@ -97,7 +161,7 @@ fn go(format: Format, backend: Backend, run: &std::path::Path, quiet: bool) -> R
                 s.unigram_entropy_nats,
                 run.display()
             );
-            Ok(())
         }
     }
+    Ok(None)
 }

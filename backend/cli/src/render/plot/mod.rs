@@ -8,6 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use rooflaw::api::Search;
+use rooflaw::campaign::SimulationReport;
 use rooflaw::cost::Phase;
 use rooflaw::fit::FitReport;
 use rooflaw::frontier::Point;
@@ -324,5 +325,64 @@ where
         .label_font(("sans-serif", 13))
         .draw()
         .context("cannot draw the legend")?;
+    Ok(())
+}
+
+/// Draws the mean frontier regret against runs for each strategy of a simulation (.svg or .png).
+pub fn simulation_plot(report: &SimulationReport, out: &Path) -> Result<()> {
+    render!(out, (900, 560), |root| draw_simulation(&root, report))
+}
+
+fn draw_simulation<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, report: &SimulationReport) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE).context("drawing failed")?;
+    let all: Vec<(usize, f64)> = report.summary.iter().flat_map(|s| s.mean_regret.iter().copied()).filter(|e| e.1 > 0.0).collect();
+    let x_hi = all.iter().map(|e| e.0).max().unwrap_or(1) as f64;
+    let x_lo = all.iter().map(|e| e.0).min().unwrap_or(0) as f64;
+    let y_lo = all.iter().map(|e| e.1).fold(f64::INFINITY, f64::min).min(report.request.tolerance) / 1.5;
+    let y_hi = all.iter().map(|e| e.1).fold(0.0, f64::max).max(report.request.tolerance) * 1.5;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            format!("frontier regret by runs: {} on {}, {} campaigns per strategy", report.space, report.device, report.request.seeds),
+            ("sans-serif", 18),
+        )
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x_lo..x_hi, (y_lo..y_hi).log_scale())
+        .context("cannot lay out the chart")?;
+    chart
+        .configure_mesh()
+        .x_desc("runs trained")
+        .y_desc("mean regret (nats)")
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .label_style(("sans-serif", 13))
+        .draw()
+        .context("cannot draw the axes")?;
+    let tol = report.request.tolerance;
+    chart
+        .draw_series(LineSeries::new([(x_lo, tol), (x_hi, tol)], BLACK.stroke_width(1)))
+        .context("drawing failed")?
+        .label(format!("tolerance {tol}"))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
+    for (k, s) in report.summary.iter().enumerate() {
+        let c = PALETTE[k % PALETTE.len()];
+        let pts: Vec<(f64, f64)> = s.mean_regret.iter().filter(|e| e.1 > 0.0).map(|e| (e.0 as f64, e.1)).collect();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+            .context("drawing failed")?
+            .label(s.strategy.name())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], c.stroke_width(2)));
+        chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled()))).context("drawing failed")?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .context("drawing failed")?;
     Ok(())
 }
