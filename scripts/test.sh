@@ -3,7 +3,8 @@
 # formatting, lints (native and wasm32), a type-check of the GPU training backends, unit and integration
 # tests in release (the CLI as a user runs it, training tiny models on the committed fixture, kill -9 and
 # resume, the HTTP API against a real server on SQLite and on a throwaway Postgres that it installs and
-# starts, scripts/postgres.sh), the science crate's tests on wasm32 in headless Chromium, the site build, and the end-to-end
+# starts, scripts/postgres.sh), a campaign round on a real single-node Slurm that it installs and starts
+# (scripts/slurm.sh), the science crate's tests on wasm32 in headless Chromium, the site build, and the end-to-end
 # browser tests, and the measurement agent cross-built for aarch64 and run under qemu. Heavy work is not part
 # of this command: `scripts/test.sh --full` adds llama.cpp (scripts/llama-cpp.sh, ≈8 min of CPU, then the
 # tests that time it with llama-bench) and the GPU builds (the
@@ -40,8 +41,12 @@ cargo check -p rooflaw-cli --features wgpu
 
 step "a throwaway Postgres on loopback, so that the API tests run on Postgres as well as on SQLite"
 source scripts/postgres.sh start
-trap 'bash scripts/postgres.sh stop' EXIT
+trap 'bash scripts/postgres.sh stop; bash scripts/slurm.sh stop' EXIT
 export ROOFLAW_REQUIRE_POSTGRES=1
+
+step "a throwaway single-node Slurm (slurmctld, slurmd, munge), for one campaign round on the Slurm executor"
+source scripts/slurm.sh start
+export ROOFLAW_REQUIRE_SLURM=1
 
 step "unit, integration, CLI and API tests, training on the fixture included (release: burn is ~60x slower in debug); benchmarks in test mode"
 cargo build --release -p rooflaw-cli -p rooflaw-agent

@@ -102,6 +102,9 @@ pub fn map_state(state: &str) -> Mapped {
     }
 }
 
+/// The state of a task Slurm has forgotten (older than `MinJobAge`, no accounting, no completion record).
+const GONE: &str = "GONE";
+
 /// The Slurm executor.
 #[derive(Debug, Clone)]
 pub struct Slurm {
@@ -136,9 +139,17 @@ impl Slurm {
         Slurm { config }
     }
 
-    /// The job name of a campaign round's array.
-    fn job_name(campaign: i64, round: i64) -> String {
-        format!("rooflaw-c{campaign}-r{round}")
+    /// The job name of a campaign round's array: the campaign and round, and a digest of the shared
+    /// folder, so that campaigns of two databases that share a cluster never take each other's arrays.
+    fn job_name(&self, campaign: i64, round: i64) -> String {
+        // FNV-1a: a stable digest (std's hasher may change between Rust versions).
+        let digest = self
+            .config
+            .shared_dir
+            .to_string_lossy()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        format!("rooflaw-c{campaign}-r{round}-{:08x}", digest as u32)
     }
 
     /// The run folder of a job's handle (the job script lists them in task order).
@@ -171,7 +182,7 @@ impl Slurm {
             slots.push(k);
         }
         if !dirs.is_empty() {
-            let name = Self::job_name(campaign, round);
+            let name = self.job_name(campaign, round);
             let existing = slurm("squeue", &["--noheader", "--array", "--name", &name, "--format=%F"])?;
             let array = match existing.lines().map(str::trim).find(|l| !l.is_empty()) {
                 Some(a) => a.to_string(),
@@ -204,6 +215,8 @@ impl Slurm {
         opt(format!("--time={}", c.time_limit));
         opt(format!("--cpus-per-task={}", c.cpus_per_run.max(1)));
         opt(format!("--output={}", folder.join("slurm-%A_%a.out").display()));
+        // A requeued task writes after its first attempt's output instead of over it.
+        opt("--open-mode=append".into());
         if let Some(p) = &c.partition {
             opt(format!("--partition={p}"));
         }
@@ -239,9 +252,11 @@ impl Slurm {
         Ok(id)
     }
 
-    /// Final states of finished tasks, by `ARRAY_TASK`: `sacct`, or the completion log when accounting
-    /// is off (`sacct` then fails).
-    fn finished(&self, arrays: &[&str]) -> anyhow::Result<BTreeMap<String, (String, String)>> {
+    /// Final states of the finished tasks `refs`, by `ARRAY_TASK`: `sacct`, or the completion log when
+    /// accounting is off (`sacct` then fails); a task in neither (one cancelled before it started leaves
+    /// no completion record) from `scontrol show job` while Slurm remembers it (`MinJobAge`), else
+    /// [`GONE`].
+    fn finished(&self, arrays: &[&str], refs: &[&String]) -> anyhow::Result<BTreeMap<String, (String, String)>> {
         let mut out = BTreeMap::new();
         let jobs = arrays.join(",");
         match slurm("sacct", &["--noheader", "--parsable2", "--allocations", "--jobs", &jobs, "--format=JobID,State,ExitCode"]) {
@@ -270,6 +285,34 @@ impl Slurm {
                 }
             }
         }
+        // The rest from the controller's memory of the arrays: a task cancelled before it started is
+        // dropped from its array and never recorded, so a remembered array without the task means that.
+        let missing: Vec<&String> = refs.iter().copied().filter(|r| !out.contains_key(r.as_str())).collect();
+        let mut arrays_left: Vec<&str> = missing.iter().filter_map(|r| split_ref(r).ok().map(|(a, _)| a)).collect();
+        arrays_left.dedup();
+        for array in arrays_left {
+            let known = Command::new("scontrol").args(["show", "job", "--oneliner", array]).output();
+            let text = match known {
+                Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+                _ => String::new(),
+            };
+            let tasks: BTreeMap<String, (String, String)> = text
+                .lines()
+                .filter_map(|l| {
+                    let kv: BTreeMap<&str, &str> = l.split_whitespace().filter_map(|w| w.split_once('=')).collect();
+                    let state = (kv.get("JobState")?.to_string(), kv.get("ExitCode").copied().unwrap_or("").to_string());
+                    Some((format!("{array}_{}", kv.get("ArrayTaskId")?), state))
+                })
+                .collect();
+            for r in missing.iter().filter(|r| r.starts_with(&format!("{array}_"))) {
+                let state = match tasks.get(r.as_str()) {
+                    Some(s) => s.clone(),
+                    None if !tasks.is_empty() => ("CANCELLED".to_string(), "before it started".to_string()),
+                    None => (GONE.to_string(), String::new()),
+                };
+                out.insert(r.to_string(), state);
+            }
+        }
         Ok(out)
     }
 
@@ -280,7 +323,8 @@ impl Slurm {
         arrays.dedup();
         let queue = slurm("squeue", &["--noheader", "--array", "--jobs", &arrays.join(","), "--format=%i|%T"]).unwrap_or_default();
         let live: BTreeMap<&str, &str> = queue.lines().filter_map(|l| l.trim().split_once('|')).collect();
-        let finished = if refs.iter().any(|r| !live.contains_key(r.as_str())) { self.finished(&arrays)? } else { BTreeMap::new() };
+        let gone: Vec<&String> = refs.iter().filter(|r| !live.contains_key(r.as_str())).collect();
+        let finished = if gone.is_empty() { BTreeMap::new() } else { self.finished(&arrays, &gone)? };
         refs.iter()
             .map(|r| {
                 let dir = self.run_dir_of(r)?;
@@ -292,8 +336,13 @@ impl Slurm {
                         _ => JobState::Running,
                     },
                     None => match finished.get(r) {
-                        // Not in the queue and not yet in the record: between the two.
                         None => JobState::Running,
+                        Some((s, _)) if s == GONE => match record() {
+                            Some(loss) => JobState::Completed(loss),
+                            None => JobState::Failed(format!(
+                                "Slurm no longer knows task {r} and it left no run.json (cancelled or lost before it started)"
+                            )),
+                        },
                         Some((s, code)) => match (map_state(s), record()) {
                             (Mapped::Completed, Some(loss)) => JobState::Completed(loss),
                             (Mapped::Completed, None) => {

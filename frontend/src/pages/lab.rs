@@ -17,6 +17,7 @@ use yew::prelude::*;
 use crate::components::{field, OnQuery};
 use crate::lab::{api_base, call, store_token, stored_token};
 use crate::law_state::lawc;
+use crate::pages::campaign::CampaignView;
 use crate::plot::{axes, extent, legend, Scale, H, W};
 use crate::state::{to_hash, Query, Route};
 
@@ -78,6 +79,7 @@ pub fn lab_page(props: &Props) -> Html {
     let token_input = use_state(stored_token);
     let runs = use_state(Vec::<Value>::new);
     let fits = use_state(Vec::<Value>::new);
+    let campaigns = use_state(Vec::<Value>::new);
     let datasets = use_state(Vec::<Value>::new);
     let message = use_state(|| None::<Result<String, String>>);
     let selected = use_state(BTreeSet::<i64>::new);
@@ -98,7 +100,7 @@ pub fn lab_page(props: &Props) -> Html {
     let ready = matches!(&*health, Some(Ok(_)));
     // The lists, again whenever a run changes state.
     {
-        let (runs, fits, datasets, base) = (runs.clone(), fits.clone(), datasets.clone(), base.clone());
+        let (runs, fits, datasets, campaigns, base) = (runs.clone(), fits.clone(), datasets.clone(), campaigns.clone(), base.clone());
         use_effect_with((ready, *refresh), move |(ready, _)| {
             if *ready {
                 spawn_local(async move {
@@ -110,6 +112,9 @@ pub fn lab_page(props: &Props) -> Html {
                     }
                     if let Ok(v) = call("GET", &format!("{base}/datasets"), "", None).await {
                         datasets.set(v["datasets"].as_array().cloned().unwrap_or_default());
+                    }
+                    if let Ok(v) = call("GET", &format!("{base}/campaigns?limit=20"), "", None).await {
+                        campaigns.set(v["campaigns"].as_array().cloned().unwrap_or_default());
                     }
                 });
             }
@@ -276,6 +281,9 @@ pub fn lab_page(props: &Props) -> Html {
     });
     let fit_rows = fits.iter().map(|f| {
         let law: Option<Law> = serde_json::from_value(f["law"].clone()).ok();
+        if let Some(l) = &law {
+            crate::law_state::remember(l);
+        }
         let link = law.map(|l| to_hash(Route::Explorer, &Query::default().with("law", "custom").with("lawc", lawc(&l.coefficients))));
         html! {
             <tr class="fit">
@@ -284,6 +292,21 @@ pub fn lab_page(props: &Props) -> Html {
                 <td>{ f["run_ids"].as_array().map_or(0, Vec::len) }</td>
                 <td>{ f["report"]["train"]["r2"].as_f64().map(|v| format!("{v:.4}")).unwrap_or_default() }</td>
                 <td>if let Some(h) = link { <a class="open-fit" href={h}>{ "Open in the Explorer" }</a> }</td>
+            </tr>
+        }
+    });
+    let shown_campaign: Option<i64> =
+        q.opt("campaign").and_then(|c| c.parse().ok()).or_else(|| campaigns.first().and_then(|c| c["id"].as_i64()));
+    let campaign_rows = campaigns.iter().map(|c| {
+        let id = c["id"].as_i64().unwrap_or(0);
+        let href = to_hash(Route::Lab, &q.with("campaign", id.to_string()));
+        html! {
+            <tr class="campaign-row">
+                <td>{ id }</td>
+                <td><a href={href}>{ c["name"].as_str().unwrap_or("") }</a></td>
+                <td class="status">{ c["status"].as_str().unwrap_or("") }</td>
+                <td>{ c["executor"].as_str().unwrap_or("") }</td>
+                <td>{ c["stop_reason"].as_str().unwrap_or("") }</td>
             </tr>
         }
     });
@@ -334,6 +357,14 @@ pub fn lab_page(props: &Props) -> Html {
                     <button id="lab-fit" onclick={fit} disabled={selected.is_empty()}>{ format!("Fit the law on the {} selected runs", selected.len()) }</button>
                     <table class="data" id="fits"><thead><tr><th>{ "id" }</th><th>{ "name" }</th><th>{ "runs" }</th><th>{ "R²" }</th><th></th></tr></thead>
                     <tbody>{ for fit_rows }</tbody></table>
+                    <h3>{ "Campaigns" }</h3>
+                    if campaigns.is_empty() {
+                        <p class="note" id="campaigns-none">{ "No campaign yet: rounds of runs chosen from the frontier's uncertainty. Start one with `rooflaw campaign run REQUEST.json` or POST /api/v1/campaigns." }</p>
+                    } else {
+                        <table class="data" id="campaigns"><thead><tr><th>{ "id" }</th><th>{ "name" }</th><th>{ "status" }</th><th>{ "executor" }</th><th>{ "stopped because" }</th></tr></thead>
+                        <tbody>{ for campaign_rows }</tbody></table>
+                    }
+                    if let Some(id) = shown_campaign { <CampaignView base={base.clone()} id={id} refresh={*refresh} /> }
                 </div>
             </div>
         </section>

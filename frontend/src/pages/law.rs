@@ -126,6 +126,7 @@ pub fn law_page(props: &Props) -> Html {
         }
         Some(Err(e)) => html! { <p class="field-error" id="fit-error">{ e }</p> },
         Some(Ok(r)) => {
+            crate::law_state::remember(&r.law);
             let explorer = to_hash(Route::Explorer, &Query::default().with("law", "custom").with("lawc", lawc(&r.law.coefficients)));
             html! {
                 <>

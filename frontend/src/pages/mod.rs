@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod arch;
+pub mod campaign;
 pub mod embed;
 pub mod explorer;
 pub mod lab;
