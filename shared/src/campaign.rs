@@ -818,6 +818,17 @@ mod tests {
     }
 
     #[test]
+    fn frontier_shift_by_hand() {
+        // Latencies 1, 2, 4 s; one law's losses 3.0, 2.5, 2.0, the other's 3.0, 2.6, 2.2. The lowest loss
+        // within x differs by 0 below 2 s, 0.1 from 2 s to 4 s, 0.2 at 4 s; on the 64-point log grid from
+        // 1 to 4 s, 32 points lie below 2 s (g < 31.5), 31 in [2, 4) and one at 4: (31·0.1 + 0.2)/64.
+        let points = [pt(3.0, 1.0), pt(2.5, 2.0), pt(2.0, 4.0)];
+        let shift = frontier_shift(&points, &[3.0, 2.6, 2.2]);
+        assert!((shift - (31.0 * 0.1 + 0.2) / 64.0).abs() < 1e-12, "{shift}");
+        assert_eq!(frontier_shift(&points, &[3.0, 2.5, 2.0]), 0.0);
+    }
+
+    #[test]
     fn runs_to_tolerance_needs_the_error_to_stay_below_it() {
         let t = Trace { strategy: Strategy::Grid, seed: 0, errors: vec![(12, 0.1), (16, 0.01), (20, 0.05), (24, 0.01), (28, 0.005)] };
         assert_eq!(t.runs_to(0.02), Some(24));

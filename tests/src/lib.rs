@@ -87,6 +87,24 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Prepares the committed fixture (two State of the Union addresses) as byte-level data in `out` with
+/// `rooflaw data prepare`.
+pub fn prepare_fixture(out: &std::path::Path) {
+    let texts = [fixture("text/sotu-1790-washington.txt"), fixture("text/sotu-1861-lincoln.txt")];
+    let o = run(&[
+        "data",
+        "prepare",
+        "--tokenizer",
+        "bytes",
+        "--text",
+        &texts[0].to_string_lossy(),
+        &texts[1].to_string_lossy(),
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
 /// A fresh folder for one test's files, under the system's temporary folder.
 pub fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("rooflaw-{name}-{}", std::process::id()));

@@ -446,18 +446,7 @@ async fn the_lab_shows_a_campaigns_rounds_and_its_uncertain_frontier() -> Result
     let dir = rooflaw_tests::tmp("lab-campaign");
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
-    let prepared = data.join("datasets/fixture");
-    let o = rooflaw_tests::run(&[
-        "data",
-        "prepare",
-        "--tokenizer",
-        "bytes",
-        "--text",
-        fixture("text").to_str().unwrap_or(""),
-        "--out",
-        prepared.to_str().unwrap_or(""),
-    ]);
-    ensure!(o.status.success(), "{}", rooflaw_tests::stderr(&o));
+    rooflaw_tests::prepare_fixture(&data.join("datasets/fixture"));
     let request = dir.join("campaign.json");
     std::fs::write(
         &request,

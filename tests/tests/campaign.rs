@@ -8,26 +8,13 @@ use std::time::{Duration, Instant};
 
 use rooflaw_tests::browser::serve_with;
 use rooflaw_tests::http::{get, post};
-use rooflaw_tests::{databases, fixture, rooflaw_bin, run, stderr, stdout, tmp, token};
+use rooflaw_tests::{databases, prepare_fixture, rooflaw_bin, run, stderr, stdout, tmp, token};
 
 /// A data folder with the fixture prepared as the dataset `fixture`.
 fn data_folder(name: &str) -> (PathBuf, PathBuf) {
     let dir = tmp(name);
     let data = dir.join("data");
-    let texts = [fixture("text/sotu-1790-washington.txt"), fixture("text/sotu-1861-lincoln.txt")];
-    let out = data.join("datasets/fixture");
-    let o = run(&[
-        "data",
-        "prepare",
-        "--tokenizer",
-        "bytes",
-        "--text",
-        texts[0].to_str().unwrap(),
-        texts[1].to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    prepare_fixture(&data.join("datasets/fixture"));
     (dir, data)
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use rooflaw_tests::{fixture, rooflaw_bin, run, stderr, stdout, tmp};
+use rooflaw_tests::{prepare_fixture, rooflaw_bin, run, stdout, tmp};
 
 fn slurm_dir() -> Option<PathBuf> {
     match std::env::var("ROOFLAW_TEST_SLURM") {
@@ -57,20 +57,7 @@ fn a_campaign_round_on_slurm_completes_fails_cancels_and_requeues() {
     let conf = slurm.join("slurm.conf");
     let dir = tmp("campaign-slurm");
     let (data, shared) = (dir.join("data"), dir.join("shared"));
-    let texts = [fixture("text/sotu-1790-washington.txt"), fixture("text/sotu-1861-lincoln.txt")];
-    let out = data.join("datasets/fixture");
-    let o = run(&[
-        "data",
-        "prepare",
-        "--tokenizer",
-        "bytes",
-        "--text",
-        texts[0].to_str().unwrap(),
-        texts[1].to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    prepare_fixture(&data.join("datasets/fixture"));
     // The trainer as the nodes start it: rooflaw itself (exec, so that Slurm's signals reach it), except
     // in a run folder marked FAIL, where it stops with exit code 7 as a crashing trainer would.
     std::fs::create_dir_all(&shared).unwrap();

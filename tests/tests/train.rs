@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rooflaw_tests::{fixture, rooflaw_bin, run, stderr, tmp};
+use rooflaw_tests::{prepare_fixture, rooflaw_bin, run, stderr, tmp};
 
 const TINY: &str = r#"{"layers": 2, "d_model": 64, "heads": 4, "kv_heads": 2, "ffn_ratio": 2, "vocab_size": 256, "tied_embeddings": true}"#;
 
@@ -13,19 +13,7 @@ const TINY: &str = r#"{"layers": 2, "d_model": 64, "heads": 4, "kv_heads": 2, "f
 fn setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let dir = tmp(name);
     let data = dir.join("data");
-    let texts = [fixture("text/sotu-1790-washington.txt"), fixture("text/sotu-1861-lincoln.txt")];
-    let o = run(&[
-        "data",
-        "prepare",
-        "--tokenizer",
-        "bytes",
-        "--text",
-        texts[0].to_str().unwrap(),
-        texts[1].to_str().unwrap(),
-        "--out",
-        data.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    prepare_fixture(&data);
     let spec = dir.join("tiny.json");
     std::fs::write(&spec, TINY).unwrap();
     (dir, data, spec)
