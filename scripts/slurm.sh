@@ -16,6 +16,11 @@ slurm_start() {
         echo "scripts/slurm.sh runs the daemons as root (SlurmUser=root); run it as root" >&2
         return 1
     fi
+    # Another controller on the ports would answer in place of this one.
+    if (exec 3<>/dev/tcp/127.0.0.1/6817) 2>/dev/null; then
+        echo "port 6817 is taken (another slurmctld?): stop it first (scripts/slurm.sh stop stops the last one this script started)" >&2
+        return 1
+    fi
     local dir
     dir=$(mktemp -d /tmp/rooflaw-slurm.XXXXXX)
     chmod 755 "$dir"

@@ -150,7 +150,11 @@ fn basics(db: &Option<String>) {
     let mut checked = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
-            let url = format!("{}{}", server.url, path.replace("{id}", "1").replace("{path}", "run.json").replace("{name}", "agent-1"));
+            let url = format!(
+                "{}{}",
+                server.url,
+                path.replace("{id}", "1").replace("{job}", "1").replace("{path}", "run.json").replace("{name}", "agent-1")
+            );
             if path.ends_with("/events") {
                 // A live stream (of every run, or of run 1): it answers 200 (checked inside) with the queued
                 // runs' events, and stays open.
@@ -170,7 +174,7 @@ fn basics(db: &Option<String>) {
             checked += 1;
         }
     }
-    assert_eq!(checked, 37, "routes in the document (24, 9 for agents, measurement jobs and calibrations, 4 for campaigns)");
+    assert_eq!(checked, 38, "routes in the document (24, 9 for agents, measurement jobs and calibrations, 5 for campaigns)");
 
     // CORS is off unless asked for: no headers for another origin, so a browser refuses the answer.
     let preflight = [("Origin", "https://docs.example.org"), ("Access-Control-Request-Method", "POST")];

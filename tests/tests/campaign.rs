@@ -114,7 +114,7 @@ fn a_mini_campaign_survives_kill_9_and_finishes_with_resume() {
 #[test]
 fn a_campaign_runs_through_the_api_on_sqlite_and_postgres() {
     for db in databases("campaign") {
-        let (dir, data) = data_folder("campaign-api");
+        let (dir, data) = data_folder(if db.is_some() { "campaign-api-postgres" } else { "campaign-api-sqlite" });
         let site = dir.join("dist");
         std::fs::create_dir_all(&site).unwrap();
         std::fs::write(site.join("index.html"), "<html>rooflaw</html>").unwrap();
@@ -152,7 +152,10 @@ fn a_campaign_runs_through_the_api_on_sqlite_and_postgres() {
         check_finished(&v, 16);
         let list = get(&format!("{api}/campaigns"), None).json();
         assert_eq!(list["campaigns"][0]["id"], id);
-        // A campaign that is done cannot be cancelled.
+        // A campaign that is done cannot be cancelled, nor its jobs retried.
         assert_eq!(post(&format!("{api}/campaigns/{id}/cancel"), Some(&secret), "").status, 409);
+        let r = post(&format!("{api}/campaigns/{id}/jobs/1/retry"), Some(&secret), "");
+        assert_eq!(r.status, 409, "{}", r.text);
+        assert!(r.text.contains("only a running campaign"), "{}", r.text);
     }
 }

@@ -524,6 +524,19 @@ pub enum CampaignCommand {
     /// by local workers (or on Slurm with --slurm), the law refitted after each round. Interrupt it at
     /// any time: `--resume ID` continues it.
     Run(CampaignRunArgs),
+    /// Start a failed or cancelled job of a running campaign again (from its checkpoint); its driver waits
+    /// for it before it fits the round.
+    Retry {
+        /// Campaign id.
+        id: i64,
+        /// Job id (see `rooflaw campaign status ID`).
+        job: i64,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The Slurm configuration, for a campaign on Slurm.
+        #[arg(long, value_name = "FILE")]
+        slurm: Option<PathBuf>,
+    },
     /// A stored campaign's rounds: runs, fit, how far the frontier moved, the best design and its odds.
     Status {
         /// Campaign id.

@@ -84,6 +84,9 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Token(TokenCommand::List(db)) => cmd::token::list(f, &resolve::database(db)?),
         Command::Token(TokenCommand::Revoke { id, db }) => cmd::token::revoke(f, &resolve::database(db)?, *id),
         Command::Campaign(CampaignCommand::Run(a)) => cmd::campaign::run(f, resolve::campaign_run(a)?),
+        Command::Campaign(CampaignCommand::Retry { id, job, db, slurm }) => {
+            cmd::campaign::retry(f, resolve::campaign_config(db, slurm.as_deref())?, *id, *job)
+        }
         Command::Campaign(CampaignCommand::Status { id, db }) => cmd::campaign::status(f, &resolve::database(db)?, *id),
         Command::Campaign(CampaignCommand::Simulate(a)) => {
             let args = resolve::simulate(a, &mut ctx)?;

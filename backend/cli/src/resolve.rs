@@ -716,17 +716,23 @@ pub struct CampaignRun {
     pub start: rooflaw_server::campaign::Start,
 }
 
+/// The configuration a campaign command opens: the database, the data folder, the Slurm file.
+pub fn campaign_config(db: &DatabaseArgs, slurm: Option<&Path>) -> Result<rooflaw_server::Config> {
+    let trainer = std::env::current_exe().context("cannot find the rooflaw executable to run trainers with")?;
+    let mut c = rooflaw_server::Config::new(rooflaw_train::corpora::data_dir(db.data_dir.as_deref())?, trainer);
+    c.database = db.database.clone();
+    c.slurm = slurm.map(rooflaw_server::slurm::SlurmConfig::load).transpose()?;
+    Ok(c)
+}
+
 /// `campaign run`.
 pub fn campaign_run(a: &CampaignRunArgs) -> Result<CampaignRun> {
-    let trainer = std::env::current_exe().context("cannot find the rooflaw executable to run trainers with")?;
-    let mut c = rooflaw_server::Config::new(rooflaw_train::corpora::data_dir(a.db.data_dir.as_deref())?, trainer);
-    c.database = a.db.database.clone();
+    let mut c = campaign_config(&a.db, a.slurm.as_deref())?;
     if a.workers == 0 || a.train_threads == 0 {
         bail!("--workers and --train-threads must be at least 1");
     }
     c.workers = a.workers;
     c.train_threads = a.train_threads;
-    c.slurm = a.slurm.as_deref().map(rooflaw_server::slurm::SlurmConfig::load).transpose()?;
     let start = match (&a.request, a.resume) {
         (_, Some(id)) => rooflaw_server::campaign::Start::Resume(id),
         (Some(p), None) => {

@@ -496,12 +496,21 @@ pub async fn resume_all(state: &State) -> anyhow::Result<usize> {
     Ok(running.len())
 }
 
-/// Runs a driver in the background; its errors are logged (the campaign resumes at the next start).
+/// Runs a driver in the background until the campaign stops; after an error that is not the campaign's
+/// (the database or the executor unreachable) it is logged and the driver starts again a little later.
 pub fn spawn(state: State, id: i64) {
     actix_web::rt::spawn(async move {
-        match drive(state, id).await {
-            Ok(c) => tracing::info!(campaign = id, status = %c.status, reason = ?c.stop_reason, "campaign stopped"),
-            Err(e) => tracing::error!(campaign = id, error = %format!("{e:#}"), "campaign driver stopped; it resumes at the next start"),
+        loop {
+            match drive(state.clone(), id).await {
+                Ok(c) => {
+                    tracing::info!(campaign = id, status = %c.status, reason = ?c.stop_reason, "campaign stopped");
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(campaign = id, error = %format!("{e:#}"), "campaign driver failed; it starts again in 30 s");
+                    actix_web::rt::time::sleep(Duration::from_secs(30)).await;
+                }
+            }
         }
     });
 }
@@ -593,6 +602,51 @@ pub async fn cancel(state: web::Data<State>, req: HttpRequest, id: web::Path<i64
     }
     state.events.bump();
     Ok(HttpResponse::Ok().json(c))
+}
+
+/// Starts a failed or cancelled job of a running campaign again (it resumes from its checkpoint); the
+/// driver waits for it before it fits the round.
+pub async fn retry_job(state: &State, campaign: i64, job: i64) -> ApiResult<Job> {
+    let c = state.store.campaign(campaign).await?;
+    let conflict = |m: String| ApiError { status: actix_web::http::StatusCode::CONFLICT, message: m };
+    if c.status != "running" {
+        return Err(conflict(format!("campaign {campaign} is {}: only a running campaign's jobs can be retried", c.status)));
+    }
+    let j = state
+        .store
+        .campaign_jobs(campaign)
+        .await?
+        .into_iter()
+        .find(|j| j.id == job)
+        .ok_or_else(|| ApiError::not_found(format!("job {job} of campaign {campaign}")))?;
+    if j.status != "failed" && j.status != "cancelled" {
+        return Err(conflict(format!("job {job} is {}: only a failed or cancelled job can be retried", j.status)));
+    }
+    let r = j.executor_ref.clone().filter(|r| r != "-").ok_or_else(|| {
+        conflict(format!("job {job} was never submitted (the trainer refuses it: {})", j.error.clone().unwrap_or_default()))
+    })?;
+    let executor = executor_for(state, &c.executor).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    executor.retry(&r).await.map_err(|e| ApiError::bad_request(format!("cannot retry job {job}: {e:#}")))?;
+    let j = state.store.update_job(job, None, "queued", None, None).await?;
+    state.events.bump();
+    Ok(j)
+}
+
+/// `POST /api/v1/campaigns/{id}/jobs/{job}/retry`: starts a failed or cancelled job again.
+#[post("/campaigns/{id}/jobs/{job}/retry")]
+pub async fn retry(state: web::Data<State>, req: HttpRequest, path: web::Path<(i64, i64)>) -> ApiResult<HttpResponse> {
+    require(&state, &req, Scope::Train).await?;
+    let (id, job) = path.into_inner();
+    Ok(HttpResponse::Ok().json(retry_job(&state, id, job).await?))
+}
+
+/// `rooflaw campaign retry`: the same without the HTTP server (the driver, wherever it runs, sees the job
+/// queued again at its next pass).
+pub async fn retry_headless(config: crate::Config, campaign: i64, job: i64) -> anyhow::Result<Job> {
+    let url = config.database.clone().unwrap_or_else(|| rooflaw_store::default_url(&config.data_dir));
+    let store = Store::open(&url).await.map_err(|e| anyhow!("cannot open the database: {e}"))?;
+    let state = State { store, config: std::sync::Arc::new(config), events: crate::Events::new() };
+    retry_job(&state, campaign, job).await.map_err(|e| anyhow!("{}", e.message))
 }
 
 /// A run folder of a campaign job on a shared filesystem.

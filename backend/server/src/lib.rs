@@ -236,6 +236,7 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> anyhow::Result<(
                     .service(campaign::list)
                     .service(campaign::get_campaign)
                     .service(campaign::cancel)
+                    .service(campaign::retry)
                     .service(records::tokens)
                     .service(records::create_token)
                     .service(records::revoke_token)

@@ -5,7 +5,7 @@
 use rooflaw::api::{FrontierReport, FrontierRequest, PredictRequest};
 use rooflaw::hardware::Device;
 use rooflaw::report::Prediction;
-use rooflaw_store::{Agent, Campaign, Event, Fit, MeasureJob, Measurement, Run, Token};
+use rooflaw_store::{Agent, Campaign, Event, Fit, Job, MeasureJob, Measurement, Run, Token};
 use schemars::gen::{SchemaGenerator, SchemaSettings};
 use schemars::schema::Schema;
 use schemars::JsonSchema;
@@ -190,6 +190,15 @@ pub const ROUTES: &[Route] = &[
     route("get", "/campaigns", "Campaigns, newest first (`?limit=&before=`).", None, None, Some(of::<CampaignsPage>), 200),
     route("get", "/campaigns/{id}", "A campaign with its rounds (picks, fits, uncertain frontiers) and jobs.", None, None, Some(of::<CampaignView>), 200),
     route("post", "/campaigns/{id}/cancel", "Stop a campaign and cancel its unfinished jobs.", Some("train"), None, Some(of::<Campaign>), 200),
+    route(
+        "post",
+        "/campaigns/{id}/jobs/{job}/retry",
+        "Start a failed or cancelled job of a running campaign again (from its checkpoint).",
+        Some("train"),
+        None,
+        Some(of::<Job>),
+        200,
+    ),
     route("get", "/tokens", "Tokens, newest first (`?limit=&before=`; never their secrets).", Some("admin"), None, Some(of::<Tokens>), 200),
     route(
         "post",

@@ -132,7 +132,12 @@ fn job_from(row: &AnyRow) -> Result<Job> {
         name: row.try_get("name")?,
         executor_ref: row.try_get("executor_ref")?,
         status: row.try_get("status")?,
-        loss: row.try_get("loss")?,
+        loss: {
+            // Text in the database: one encoding on SQLite and Postgres alike (Rust prints an f64 so that it
+            // parses back to the same value).
+            let text: Option<String> = row.try_get("loss")?;
+            text.and_then(|t| t.parse().ok())
+        },
         error: row.try_get("error")?,
         created_ms: row.try_get("created_ms")?,
         updated_ms: row.try_get("updated_ms")?,
@@ -262,7 +267,7 @@ impl Store {
         )
         .bind(executor_ref)
         .bind(status)
-        .bind(loss)
+        .bind(loss.map(|l| l.to_string()))
         .bind(error)
         .bind(now_ms())
         .bind(id)

@@ -22,6 +22,18 @@ pub fn run(format: Format, args: CampaignRun) -> Result<()> {
     show(format, &v)
 }
 
+/// `campaign retry`.
+pub fn retry(format: Format, config: rooflaw_server::Config, id: i64, job: i64) -> Result<()> {
+    let j = rooflaw_server::block_on(rooflaw_server::campaign::retry_headless(config, id, job))?;
+    match format {
+        Format::Table => {
+            println!("job {} ({}) of campaign {id} is queued again; it resumes from its checkpoint", j.id, j.name);
+            Ok(())
+        }
+        _ => print_json(&j),
+    }
+}
+
 /// `campaign status`.
 pub fn status(format: Format, database: &str, id: i64) -> Result<()> {
     show(format, &rooflaw_server::block_on(view(database, id))?)

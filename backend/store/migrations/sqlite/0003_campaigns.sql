@@ -32,7 +32,7 @@ CREATE TABLE campaign_jobs (
     name TEXT NOT NULL,
     executor_ref TEXT,
     status TEXT NOT NULL,
-    loss DOUBLE PRECISION,
+    loss TEXT,
     error TEXT,
     created_ms BIGINT NOT NULL,
     updated_ms BIGINT NOT NULL,
