@@ -73,11 +73,12 @@ impl LatencySpread {
 pub struct BandPoint {
     /// Latency of the objective.
     pub latency_secs: f64,
-    /// 5th percentile of the frontier's loss there (None: fewer than 95% of the draws reach it).
+    /// 5th percentile of the frontier's loss there (None: fewer than 5% of the draws' frontiers reach
+    /// this latency; a draw that does not counts as an infinite loss).
     pub low: Option<f64>,
-    /// Median.
+    /// Median (None: fewer than half reach it).
     pub median: Option<f64>,
-    /// 95th percentile.
+    /// 95th percentile (None: fewer than 95% reach it).
     pub high: Option<f64>,
 }
 
