@@ -161,6 +161,14 @@ fn legend_at(items: &[(&str, String)], x: f64, top: f64) -> Html {
     }
 }
 
+/// The colour of a candidate on the frontier in a share `p` of the draws: from pale orange (rarely) to
+/// the frontier's blue (always).
+pub fn p_colour(p: f64) -> String {
+    let (a, b) = ([253.0, 174.0, 97.0], [31.0, 119.0, 180.0]);
+    let c: Vec<String> = a.iter().zip(b).map(|(a, b)| format!("{:.0}", a + (b - a) * p.clamp(0.0, 1.0))).collect();
+    format!("rgb({})", c.join(","))
+}
+
 /// Extent of values (ignoring non-finite ones), padded.
 pub fn extent(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);

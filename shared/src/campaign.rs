@@ -37,7 +37,7 @@ use crate::fit::{fit_law, gaussian, FitOptions, FitReport, Metrics, Robust, Run}
 use crate::frontier::{Budget, Point};
 use crate::law::{Law, LawInputs, COEFFICIENT_NAMES};
 use crate::space::Candidate;
-use crate::uncertain::{loss_draws, uncertain_frontier, Settings, Uncertainty};
+use crate::uncertain::{log_spaced, loss_draws, uncertain_frontier, Settings, Uncertainty};
 
 /// How the next runs are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,6 +261,9 @@ pub fn frontier_picks(pool: &Pool, taken: &BTreeSet<usize>, n: usize, budget_flo
     picks
 }
 
+/// Latencies at which frontier regret and shift are compared.
+const GRID: usize = 64;
+
 /// How far a frontier chosen with an estimated law is from the true one: at latencies spread
 /// log-evenly from the fastest candidate to the slowest design of the true frontier, the true loss of
 /// the design the estimate calls best within that latency minus the true frontier's loss there,
@@ -284,11 +287,9 @@ pub fn frontier_regret(points_true: &[Point], estimated_loss: &[f64]) -> f64 {
     }
     let lo = steps[0].0;
     let hi = steps.iter().find(|s| s.1 <= best_true).map_or(lo, |s| s.0);
-    const GRID: usize = 64;
     let mut total = 0.0;
     let mut j = 0;
-    for g in 0..GRID {
-        let x = if hi > lo { lo * (hi / lo).powf(g as f64 / (GRID - 1) as f64) } else { lo };
+    for x in log_spaced(lo, hi, GRID) {
         while j + 1 < steps.len() && steps[j + 1].0 <= x {
             j += 1;
         }
@@ -778,10 +779,8 @@ pub fn frontier_shift(points: &[Point], other: &[f64]) -> f64 {
     order.sort_by(|&a, &b| points[a].latency_secs.total_cmp(&points[b].latency_secs));
     let (Some(&first), Some(&last)) = (order.first(), order.last()) else { return f64::NAN };
     let (lo, hi) = (points[first].latency_secs, points[last].latency_secs);
-    const GRID: usize = 64;
     let (mut j, mut a, mut b, mut total) = (0, f64::INFINITY, f64::INFINITY, 0.0);
-    for g in 0..GRID {
-        let x = if hi > lo { lo * (hi / lo).powf(g as f64 / (GRID - 1) as f64) } else { lo };
+    for x in log_spaced(lo, hi, GRID) {
         while j < order.len() && points[order[j]].latency_secs <= x {
             a = a.min(points[order[j]].loss);
             b = b.min(other[order[j]]);

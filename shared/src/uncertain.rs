@@ -158,15 +158,6 @@ impl Uncertainty {
     fn latency_draws(&self, points: &[Point], b: usize) -> Vec<f64> {
         self.common.iter().map(|f| points[b].latency_secs * f).collect()
     }
-
-    /// P(Pareto) of every candidate, in order.
-    pub fn p_pareto_all(&self, n: usize) -> Vec<f64> {
-        let mut p = vec![0.0; n];
-        for (k, &i) in self.kept.iter().enumerate() {
-            p[i as usize] = self.p_pareto[k];
-        }
-        p
-    }
 }
 
 /// Eq. 2 evaluated by tables: each input's distinct values once per draw, then lookups per candidate.
@@ -326,6 +317,11 @@ impl Model<'_> {
     }
 }
 
+/// `n` values from `lo` to `hi`, evenly spaced on a log scale (`lo` throughout when `hi` ≤ `lo`).
+pub(crate) fn log_spaced(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    (0..n).map(|g| if hi > lo { lo * (hi / lo).powf(g as f64 / (n - 1).max(1) as f64) } else { lo }).collect()
+}
+
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
 }
@@ -394,7 +390,7 @@ fn band(fronts: &[Vec<Entry>], points: &[Point]) -> Vec<BandPoint> {
     if !(lo > 0.0 && hi.is_finite() && hi >= lo) {
         return Vec::new();
     }
-    let grid: Vec<f64> = (0..BAND_POINTS).map(|g| lo * (hi / lo).powf(g as f64 / (BAND_POINTS - 1) as f64)).collect();
+    let grid = log_spaced(lo, hi, BAND_POINTS);
     let mut at = vec![vec![f64::INFINITY; fronts.len()]; grid.len()];
     for (d, front) in fronts.iter().enumerate() {
         let (mut j, mut current) = (0, f64::INFINITY);

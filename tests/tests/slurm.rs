@@ -5,6 +5,7 @@
 //! (a failure with `ROOFLAW_REQUIRE_SLURM=1`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code; a failed unwrap is a failed test
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -96,13 +97,25 @@ fn a_campaign_round_on_slurm_completes_fails_cancels_and_requeues() {
     .unwrap();
     // Hold the node so that the round waits in the queue while the test marks its jobs.
     slurm_cmd(&conf, "scontrol", &["update", "NodeName=localhost", "State=DRAIN", "Reason=rooflaw-test"]);
-    let driver = Command::new(rooflaw_bin())
+    let mut driver = Command::new(rooflaw_bin())
         .args(["campaign", "run", request.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "--slurm", config.to_str().unwrap()])
         .env("SLURM_CONF", &conf)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // The driver's log, read as it comes; nothing else opens the database until the driver has created it
+    // and said so (two processes migrating a new SQLite file at once can trip each other).
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let (stderr, log) = (driver.stderr.take().unwrap(), log.clone());
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                log.lock().unwrap().push_str(&(line + "\n"));
+            }
+        })
+    };
+    wait_for("the driver to create the campaign", 60, || log.lock().unwrap().contains("campaign 1 'on slurm'").then_some(()));
     let jobs = wait_for("the round's submission", 120, || {
         let v = try_status(&data)?;
         let jobs = v["jobs"].as_array()?.clone();
@@ -137,7 +150,8 @@ fn a_campaign_round_on_slurm_completes_fails_cancels_and_requeues() {
     // checked below instead.
     let _ = Command::new("scancel").args(["--signal=USR1", "--batch", &handle(0)]).env("SLURM_CONF", &conf).status();
     let out = driver.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    reader.join().unwrap();
+    assert!(out.status.success(), "{}", log.lock().unwrap());
     let v = status(&data);
     assert_eq!(v["campaign"]["status"], "done", "{}", v["campaign"]);
     let jobs = v["jobs"].as_array().unwrap();

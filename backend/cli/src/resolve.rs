@@ -674,8 +674,7 @@ pub fn train(a: &TrainArgs) -> Result<Train> {
 
 /// `serve`: the service's configuration.
 pub fn serve(a: &ServeArgs) -> Result<rooflaw_server::Config> {
-    let trainer = std::env::current_exe().context("cannot find the rooflaw executable to run trainers with")?;
-    let mut c = rooflaw_server::Config::new(rooflaw_train::corpora::data_dir(a.data_dir.as_deref())?, trainer);
+    let mut c = server_config(a.data_dir.as_deref(), a.database.clone(), a.slurm.as_deref())?;
     c.addr = match a.port {
         Some(p) => format!("{}:{p}", a.addr.rsplit_once(':').map_or(a.addr.as_str(), |(h, _)| h)),
         None => a.addr.clone(),
@@ -687,7 +686,6 @@ pub fn serve(a: &ServeArgs) -> Result<rooflaw_server::Config> {
         bail!("--train-threads must be at least 1");
     }
     c.site_dir = Some(a.dir.clone());
-    c.database = a.database.clone();
     c.workers = a.workers;
     c.train_threads = a.train_threads;
     c.public_read = !a.private;
@@ -703,7 +701,6 @@ pub fn serve(a: &ServeArgs) -> Result<rooflaw_server::Config> {
         }
         c.cors_origins.push(o.trim_end_matches('/').to_string());
     }
-    c.slurm = a.slurm.as_deref().map(rooflaw_server::slurm::SlurmConfig::load).transpose()?;
     Ok(c)
 }
 
@@ -716,13 +713,19 @@ pub struct CampaignRun {
     pub start: rooflaw_server::campaign::Start,
 }
 
-/// The configuration a campaign command opens: the database, the data folder, the Slurm file.
-pub fn campaign_config(db: &DatabaseArgs, slurm: Option<&Path>) -> Result<rooflaw_server::Config> {
+/// The service's configuration with its defaults: this executable as the trainer, the data folder, the
+/// database and the Slurm file (`serve` and the campaign commands).
+fn server_config(data_dir: Option<&Path>, database: Option<String>, slurm: Option<&Path>) -> Result<rooflaw_server::Config> {
     let trainer = std::env::current_exe().context("cannot find the rooflaw executable to run trainers with")?;
-    let mut c = rooflaw_server::Config::new(rooflaw_train::corpora::data_dir(db.data_dir.as_deref())?, trainer);
-    c.database = db.database.clone();
+    let mut c = rooflaw_server::Config::new(rooflaw_train::corpora::data_dir(data_dir)?, trainer);
+    c.database = database;
     c.slurm = slurm.map(rooflaw_server::slurm::SlurmConfig::load).transpose()?;
     Ok(c)
+}
+
+/// The configuration a campaign command opens: the database, the data folder, the Slurm file.
+pub fn campaign_config(db: &DatabaseArgs, slurm: Option<&Path>) -> Result<rooflaw_server::Config> {
+    server_config(db.data_dir.as_deref(), db.database.clone(), slurm)
 }
 
 /// `campaign run`.

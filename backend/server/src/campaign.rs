@@ -69,7 +69,7 @@ pub struct CampaignRequest {
     /// A prepared data folder's name under `DATA_DIR/datasets/`.
     pub data: String,
     /// Where each run trains.
-    #[serde(default = "cpu")]
+    #[serde(default = "crate::runs::cpu")]
     pub backend: Backend,
     /// Hyperparameters of every run; `tokens` is the token budget of one run.
     #[serde(default)]
@@ -77,10 +77,6 @@ pub struct CampaignRequest {
     /// The executor.
     #[serde(default)]
     pub executor: ExecutorKind,
-}
-
-fn cpu() -> Backend {
-    Backend::Cpu
 }
 
 impl CampaignRequest {
@@ -643,9 +639,7 @@ pub async fn retry(state: web::Data<State>, req: HttpRequest, path: web::Path<(i
 /// `rooflaw campaign retry`: the same without the HTTP server (the driver, wherever it runs, sees the job
 /// queued again at its next pass).
 pub async fn retry_headless(config: crate::Config, campaign: i64, job: i64) -> anyhow::Result<Job> {
-    let url = config.database.clone().unwrap_or_else(|| rooflaw_store::default_url(&config.data_dir));
-    let store = Store::open(&url).await.map_err(|e| anyhow!("cannot open the database: {e}"))?;
-    let state = State { store, config: std::sync::Arc::new(config), events: crate::Events::new() };
+    let state = State::open(config).await?;
     retry_job(&state, campaign, job).await.map_err(|e| anyhow!("{}", e.message))
 }
 
@@ -667,11 +661,8 @@ pub enum Start {
 /// workers and drives the campaign until it stops. Interrupting it loses nothing: `Start::Resume`
 /// continues it.
 pub async fn run_headless(config: crate::Config, start: Start, on_start: impl FnOnce(&Campaign)) -> anyhow::Result<CampaignView> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create the data folder {}", config.data_dir.display()))?;
-    let url = config.database.clone().unwrap_or_else(|| rooflaw_store::default_url(&config.data_dir));
-    let store = Store::open(&url).await.map_err(|e| anyhow!("cannot open the database: {e}"))?;
-    let config = std::sync::Arc::new(config);
-    let state = State { store: store.clone(), config: config.clone(), events: crate::Events::new() };
+    let state = State::open(config).await?;
+    let store = state.store.clone();
     let campaign = match start {
         Start::New(request) => {
             check(&state, &request).await.map_err(|e| anyhow!("{}", e.message))?;
@@ -688,10 +679,7 @@ pub async fn run_headless(config: crate::Config, start: Start, on_start: impl Fn
     };
     on_start(&campaign);
     if campaign.executor == "local" {
-        for i in 0..config.workers.max(1) {
-            let name = format!("campaign-{}-{}-{i}", campaign.id, std::process::id());
-            actix_web::rt::spawn(crate::worker::work(store.clone(), config.clone(), state.events.clone(), name));
-        }
+        state.start_workers(&format!("campaign-{}-{}", campaign.id, std::process::id()));
     }
     let done = drive(state.clone(), campaign.id).await?;
     Ok(CampaignView { rounds: store.rounds(done.id).await?, jobs: store.campaign_jobs(done.id).await?, campaign: done })

@@ -99,7 +99,7 @@ impl Config {
 pub struct Events(Arc<tokio::sync::watch::Sender<u64>>);
 
 impl Events {
-    pub(crate) fn new() -> Self {
+    fn new() -> Self {
         Events(Arc::new(tokio::sync::watch::channel(0).0))
     }
 
@@ -181,15 +181,31 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
         .max_age(3600)
 }
 
+impl State {
+    /// Creates the data folder and opens the configured database (applying its migrations).
+    pub async fn open(config: Config) -> anyhow::Result<State> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!("cannot create the data folder {} ({e}); pass a writable --data-dir", config.data_dir.display())
+        })?;
+        let url = config.database.clone().unwrap_or_else(|| rooflaw_store::default_url(&config.data_dir));
+        let store = Store::open(&url).await.map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
+        Ok(State { store, config: Arc::new(config), events: Events::new() })
+    }
+
+    /// Starts the configured number of training workers, named `PREFIX-i`.
+    pub fn start_workers(&self, prefix: &str) {
+        for i in 0..self.config.workers {
+            let name = format!("{prefix}-{i}");
+            actix_web::rt::spawn(worker::work(self.store.clone(), self.config.clone(), self.events.clone(), name));
+        }
+    }
+}
+
 /// Opens the database (applying migrations), starts the workers and serves until stopped. `ready` gets
 /// the URL once the socket listens (the CLI prints it as its first line).
 pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create the data folder {} ({e}); pass a writable --data-dir", config.data_dir.display()))?;
-    let url = config.database.clone().unwrap_or_else(|| rooflaw_store::default_url(&config.data_dir));
-    let store = Store::open(&url).await.map_err(|e| anyhow::anyhow!("cannot open the database: {e}"))?;
-    let config = Arc::new(config);
-    let state = State { store: store.clone(), config: config.clone(), events: Events::new() };
+    let state = State::open(config).await?;
+    let (store, config) = (state.store.clone(), state.config.clone());
     let data = web::Data::new(state.clone());
     let body_limit = config.max_body_bytes;
     let origins = config.cors_origins.clone();
@@ -249,10 +265,7 @@ pub async fn serve(config: Config, ready: impl FnOnce(&str)) -> anyhow::Result<(
     .map_err(|e| anyhow::anyhow!("cannot listen on {} ({e}); pick another --addr", config.addr))?;
     let bound = server.addrs().first().map_or(config.addr.clone(), |a| a.to_string());
     let server = server.run();
-    for i in 0..config.workers {
-        let name = format!("{}-{}-{i}", hostname(), std::process::id());
-        actix_web::rt::spawn(worker::work(store.clone(), config.clone(), state.events.clone(), name));
-    }
+    state.start_workers(&format!("{}-{}", hostname(), std::process::id()));
     let resumed = campaign::resume_all(&state).await.map_err(|e| anyhow::anyhow!("cannot read the campaigns: {e}"))?;
     tracing::info!(addr = %bound, database = ?store.dialect(), workers = config.workers, campaigns = resumed, "serving");
     ready(&format!("http://{bound}/"));

@@ -43,7 +43,7 @@ pub struct RunRequest {
     pub idempotency_key: Option<String>,
 }
 
-fn cpu() -> Backend {
+pub(crate) fn cpu() -> Backend {
     Backend::Cpu
 }
 

@@ -123,6 +123,11 @@ fn slurm(cmd: &str, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
+/// The `key=value` words of one line of Slurm's output (the completion log, `scontrol show --oneliner`).
+fn fields(line: &str) -> BTreeMap<&str, &str> {
+    line.split_whitespace().filter_map(|w| w.split_once('=')).collect()
+}
+
 /// A handle `ARRAY_TASK` split into its parts.
 fn split_ref(r: &str) -> anyhow::Result<(&str, &str)> {
     r.split_once('_').filter(|(a, t)| !a.is_empty() && !t.is_empty()).ok_or_else(|| anyhow!("'{r}' is not a Slurm array task (JOB_TASK)"))
@@ -152,14 +157,11 @@ impl Slurm {
         format!("rooflaw-c{campaign}-r{round}-{:08x}", digest as u32)
     }
 
-    /// The run folder of a job's handle (the job script lists them in task order).
-    fn run_dir_of(&self, r: &str) -> anyhow::Result<PathBuf> {
-        let (array, task) = split_ref(r)?;
+    /// The run folders of an array's tasks, in task order (as its job script lists them).
+    fn array_dirs(&self, array: &str) -> anyhow::Result<Vec<PathBuf>> {
         let map = std::fs::read_to_string(self.config.shared_dir.join("arrays").join(format!("{array}.json")))
             .with_context(|| format!("no record of Slurm array {array} under {}", self.config.shared_dir.display()))?;
-        let dirs: Vec<PathBuf> = serde_json::from_str(&map)?;
-        let k: usize = task.parse().map_err(|_| anyhow!("'{r}' has no task number"))?;
-        dirs.get(k).cloned().ok_or_else(|| anyhow!("Slurm array {array} has no task {k}"))
+        Ok(serde_json::from_str(&map)?)
     }
 
     /// Creates the run folders of a round and submits them as one array; an array already submitted
@@ -275,7 +277,7 @@ impl Slurm {
                 let text = std::fs::read_to_string(log).unwrap_or_default();
                 // One `key=value` line per finished job (a requeued job has several: the last wins).
                 for l in text.lines() {
-                    let kv: BTreeMap<&str, &str> = l.split_whitespace().filter_map(|w| w.split_once('=')).collect();
+                    let kv = fields(l);
                     let (Some(array), Some(task)) = (kv.get("ArrayJobId"), kv.get("ArrayTaskId")) else { continue };
                     if !arrays.contains(array) {
                         continue;
@@ -299,7 +301,7 @@ impl Slurm {
             let tasks: BTreeMap<String, (String, String)> = text
                 .lines()
                 .filter_map(|l| {
-                    let kv: BTreeMap<&str, &str> = l.split_whitespace().filter_map(|w| w.split_once('=')).collect();
+                    let kv = fields(l);
                     let state = (kv.get("JobState")?.to_string(), kv.get("ExitCode").copied().unwrap_or("").to_string());
                     Some((format!("{array}_{}", kv.get("ArrayTaskId")?), state))
                 })
@@ -325,9 +327,14 @@ impl Slurm {
         let live: BTreeMap<&str, &str> = queue.lines().filter_map(|l| l.trim().split_once('|')).collect();
         let gone: Vec<&String> = refs.iter().filter(|r| !live.contains_key(r.as_str())).collect();
         let finished = if gone.is_empty() { BTreeMap::new() } else { self.finished(&arrays, &gone)? };
+        let dirs: BTreeMap<&str, Vec<PathBuf>> = arrays.iter().map(|&a| Ok((a, self.array_dirs(a)?))).collect::<anyhow::Result<_>>()?;
         refs.iter()
             .map(|r| {
-                let dir = self.run_dir_of(r)?;
+                let (array, task) = split_ref(r)?;
+                let k: usize = task.parse().map_err(|_| anyhow!("'{r}' has no task number"))?;
+                let dir = dirs[array].get(k).ok_or_else(|| anyhow!("Slurm array {array} has no task {k}"))?;
+                // Slurm writes a task's output beside the run folders (`--output` of the job script).
+                let output = dir.parent().map_or(String::new(), |p| p.join(format!("slurm-{r}.out")).display().to_string());
                 let record =
                     || -> Option<f64> { record_loss(&serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).ok()?).ok()?) };
                 let state = match live.get(r.as_str()) {
@@ -352,7 +359,7 @@ impl Slurm {
                             (Mapped::Queued, _) => JobState::Queued,
                             (Mapped::Running, _) => JobState::Running,
                             (Mapped::Failed, _) => {
-                                JobState::Failed(format!("Slurm {s} (exit code {code}); the trainer's output is in {}", self.output_of(r)))
+                                JobState::Failed(format!("Slurm {s} (exit code {code}); the trainer's output is in {output}"))
                             }
                         },
                     },
@@ -360,14 +367,6 @@ impl Slurm {
                 Ok(state)
             })
             .collect()
-    }
-
-    /// Where Slurm writes a task's output.
-    fn output_of(&self, r: &str) -> String {
-        match self.run_dir_of(r) {
-            Ok(d) => d.parent().map_or(String::new(), |p| p.join(format!("slurm-{r}.out")).display().to_string()),
-            Err(_) => String::new(),
-        }
     }
 
     /// `scancel` a task.

@@ -9,7 +9,7 @@ use yew::prelude::*;
 use crate::components::ms;
 use crate::lab::call;
 use crate::law_state::lawc;
-use crate::plot::{axes, extent, legend, Scale, H, W};
+use crate::plot::{axes, extent, legend, p_colour, Scale, H, W};
 use crate::state::{to_hash, Query, Route};
 
 #[derive(Properties, PartialEq)]
@@ -20,13 +20,6 @@ pub struct Props {
     pub id: i64,
     /// Changes when a run changes state (reloads the campaign).
     pub refresh: u32,
-}
-
-/// The colour of a design on the frontier in a share `p` of the draws (as on the Explorer).
-fn p_colour(p: f64) -> String {
-    let (a, b) = ([253.0, 174.0, 97.0], [31.0, 119.0, 180.0]);
-    let c: Vec<String> = a.iter().zip(b).map(|(a, b)| format!("{:.0}", a + (b - a) * p.clamp(0.0, 1.0))).collect();
-    format!("rgb({})", c.join(","))
 }
 
 fn num(v: &Value) -> Option<f64> {

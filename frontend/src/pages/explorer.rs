@@ -19,7 +19,7 @@ use crate::components::{
 };
 use crate::inputs::{level_of, number, objective_of, space_candidates, target_of};
 use crate::law_state::law_of;
-use crate::plot::{axes, extent, legend, Scale, H, M, W};
+use crate::plot::{axes, extent, legend, p_colour, Scale, H, M, W};
 use crate::state::Query;
 
 /// One evaluation of the space.
@@ -61,14 +61,6 @@ impl PartialEq for Evaluated {
 /// The frontier's (or every candidate's) records: the one candidate record of every export.
 fn records(ev: &Evaluated, only_front: bool) -> Vec<CandidateRecord> {
     candidate_records(&ev.candidates, &ev.points, &ev.front, !only_front, ev.uncertainty.as_ref())
-}
-
-/// The colour of a candidate on the frontier in a share `p` of the draws: from pale orange (rarely) to
-/// the frontier's blue (always).
-fn p_colour(p: f64) -> String {
-    let (a, b) = ([253.0, 174.0, 97.0], [31.0, 119.0, 180.0]);
-    let c: Vec<String> = a.iter().zip(b).map(|(a, b)| format!("{:.0}", a + (b - a) * p.clamp(0.0, 1.0))).collect();
-    format!("rgb({})", c.join(","))
 }
 
 /// What the draws rest on, in words.
