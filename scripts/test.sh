@@ -23,6 +23,12 @@ esac
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Disk: a fresh run fills ≈7 GB of target/. Incremental caches only help rebuilds, so a test run makes none;
+# the native lints and checks use the release profile so that they share build scripts and proc macros
+# with the release build of the tests instead of building a second copy.
+export CARGO_INCREMENTAL=0
+df -h . | tail -1 | awk '{print "disk: " $4 " free of " $2}'
+
 step "toolchain (pinned by rust-toolchain.toml) and the tools the site needs"
 rustup show active-toolchain
 rustup component add rustfmt clippy
@@ -32,12 +38,12 @@ step "format"
 cargo fmt --all -- --check
 
 step "lints (native, and the browser builds of the science crate and the site)"
-cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p rooflaw -p rooflaw-web --target wasm32-unknown-unknown -- -D warnings
+cargo clippy --release --workspace --all-targets -- -D warnings
+cargo clippy --release -p rooflaw -p rooflaw-web --target wasm32-unknown-unknown -- -D warnings
 
 step "the GPU training backends type-check (CUDA needs DOCS_RS=1 offline, TOOLCHAIN.md; wgpu); building and running them is not part of this command"
-DOCS_RS=1 cargo check -p rooflaw-cli --features cuda
-cargo check -p rooflaw-cli --features wgpu
+DOCS_RS=1 cargo check --release -p rooflaw-cli --features cuda
+cargo check --release -p rooflaw-cli --features wgpu
 
 step "a throwaway Postgres on loopback, so that the API tests run on Postgres as well as on SQLite"
 source scripts/postgres.sh start
@@ -74,3 +80,7 @@ if [ "$full" = 1 ]; then
     step "--full: the wgpu binary, training a tiny model (lavapipe on a machine without a GPU)"
     bash scripts/build-wgpu.sh
 fi
+
+step "done"
+df -h . | tail -1 | awk '{print "disk: " $4 " free of " $2}'
+du -sh target 2>/dev/null || true

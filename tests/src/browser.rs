@@ -35,6 +35,8 @@ pub struct Site {
     child: Child,
     /// Base URL, `http://127.0.0.1:PORT`.
     pub url: String,
+    /// The data folder [`serve`] made for it, removed after the server is killed.
+    data: Option<crate::Scratch>,
 }
 
 impl Drop for Site {
@@ -47,8 +49,10 @@ impl Drop for Site {
 /// Serves `dir` with `rooflaw serve --addr 127.0.0.1:0` on loopback, with a fresh data folder (its own
 /// SQLite database) and no training workers; the URL is read from the server's first line of output.
 pub fn serve(dir: PathBuf) -> Result<Site> {
-    let data = std::env::temp_dir().join(format!("rooflaw-site-data-{}-{}", std::process::id(), free_port()?));
-    serve_with(&dir, &data, &["--workers", "0"])
+    let data = crate::tmp(&format!("site-data-{}", free_port()?));
+    let mut site = serve_with(&dir, &data, &["--workers", "0"])?;
+    site.data = Some(data);
+    Ok(site)
 }
 
 /// Serves `dir` with its API on the data folder `data`, with extra `rooflaw serve` flags.
@@ -70,7 +74,7 @@ pub fn serve_with(dir: &std::path::Path, data: &std::path::Path, extra: &[&str])
     if let Some(out) = child.stdout.take() {
         BufReader::new(out).read_line(&mut line).context("cannot read the server's first line")?;
     }
-    let mut site = Site { child, url: String::new() };
+    let mut site = Site { child, url: String::new(), data: None };
     site.url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -98,6 +102,8 @@ pub struct Driver {
     child: Child,
     /// WebDriver URL.
     pub url: String,
+    /// The browsers' profiles, one folder each, removed after chromedriver is killed.
+    profiles: crate::Scratch,
 }
 
 impl Drop for Driver {
@@ -124,12 +130,12 @@ pub fn start_driver() -> Result<Driver> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Ok(Driver { child, url: format!("http://127.0.0.1:{port}") })
+    Ok(Driver { child, url: format!("http://127.0.0.1:{port}"), profiles: crate::tmp(&format!("chromium-{port}")) })
 }
 
 /// A headless Chromium session (flags from TOOLCHAIN.md: root, offline, fresh profile).
 pub async fn browser(driver: &Driver) -> Result<Client> {
-    let profile = std::env::temp_dir().join(format!("rooflaw-chromium-{}-{}", std::process::id(), free_port()?));
+    let profile = driver.profiles.join(free_port()?.to_string());
     let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let caps = serde_json::json!({
         "goog:chromeOptions": {

@@ -3,7 +3,7 @@
 pub mod browser;
 pub mod http;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Path of a fixture file under `tests/fixtures/`.
@@ -38,7 +38,7 @@ pub fn agent_bin() -> PathBuf {
 
 /// A token created with the CLI in a server's database (`db`: a Postgres URL, else the data folder's
 /// SQLite file): its secret.
-pub fn token(data: &std::path::Path, db: &Option<String>, name: &str, scopes: &[&str]) -> String {
+pub fn token(data: &Path, db: &Option<String>, name: &str, scopes: &[&str]) -> String {
     let data = data.to_string_lossy();
     let mut args = vec!["token", "create", "--name", name, "--data-dir", &data];
     if let Some(url) = db {
@@ -54,7 +54,7 @@ pub fn token(data: &std::path::Path, db: &Option<String>, name: &str, scopes: &[
 }
 
 /// `rooflaw measure roofline`, small and quick, saving this machine as device `id` in `devices`.
-pub fn measure_device(devices: &std::path::Path, id: &str) -> Output {
+pub fn measure_device(devices: &Path, id: &str) -> Output {
     run(&[
         "measure",
         "roofline",
@@ -89,7 +89,7 @@ pub fn stderr(o: &Output) -> String {
 
 /// Prepares the committed fixture (two State of the Union addresses) as byte-level data in `out` with
 /// `rooflaw data prepare`.
-pub fn prepare_fixture(out: &std::path::Path) {
+pub fn prepare_fixture(out: &Path) {
     let texts = [fixture("text/sotu-1790-washington.txt"), fixture("text/sotu-1861-lincoln.txt")];
     let o = run(&[
         "data",
@@ -105,11 +105,41 @@ pub fn prepare_fixture(out: &std::path::Path) {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-/// A fresh folder for one test's files, under the system's temporary folder.
-pub fn tmp(name: &str) -> PathBuf {
+/// A fresh folder for one test's files, under the system's temporary folder: removed when the test
+/// passes, kept (and its path printed) when it fails, for a look at what went wrong. A training test's
+/// folder holds checkpoints and run folders (a campaign's: 200 MB), so passing tests must not leave it.
+pub fn tmp(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("rooflaw-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::create_dir_all(&dir);
-    dir
+    Scratch(dir)
+}
+
+/// A test's folder from [`tmp`]; derefs to its path.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept the failed test's files in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// The databases the API tests run on: SQLite (`None`: the server's default file) always, and Postgres when

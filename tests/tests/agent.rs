@@ -30,7 +30,6 @@ fn jobs_are_claimed_measured_stored_once_and_calibrated() {
 
 fn loop_on(db: &Option<String>) {
     let dir = tmp(&format!("agent-{}", if db.is_some() { "pg" } else { "sqlite" }));
-    let _ = std::fs::remove_dir_all(&dir);
     let (data, spool) = (dir.join("data"), dir.join("spool"));
     let mut flags = vec!["--workers", "0"];
     if let Some(url) = db {

@@ -41,7 +41,6 @@ fn the_api_answers_checks_tokens_and_rejects_bad_input_with_4xx() {
 
 fn basics(db: &Option<String>) {
     let dir = tmp(&format!("api-basics-{}", if db.is_some() { "pg" } else { "sqlite" }));
-    let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
     let server = serve_with(&site(&dir), &data, &with_db(db, &["--workers", "0", "--max-queued-per-token", "2"])).unwrap();
     let health = get(&api(&server, "/health"), None);
@@ -203,7 +202,6 @@ fn a_run_streams_its_events_survives_kill_9_of_the_server_and_completes() {
 
 fn train_kill_resume(db: &Option<String>) {
     let dir = tmp(&format!("api-train-{}", if db.is_some() { "pg" } else { "sqlite" }));
-    let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
     let prepared = data.join("datasets/fixture");
     let o =

@@ -370,7 +370,6 @@ async fn click(s: &Session, css: &str) -> Result<()> {
 async fn the_lab_trains_cancels_and_retries_runs_on_a_real_backend() -> Result<()> {
     // A backend with prepared data, one training worker and a token.
     let dir = rooflaw_tests::tmp("lab");
-    let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
     let prepared = data.join("datasets/fixture");
     let o = rooflaw_tests::run(&[
@@ -444,7 +443,6 @@ async fn the_lab_shows_a_campaigns_rounds_and_its_uncertain_frontier() -> Result
     // A mini campaign run to its end with the command line (12 space-filling runs, then one round of 4),
     // then a backend on its data folder.
     let dir = rooflaw_tests::tmp("lab-campaign");
-    let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
     rooflaw_tests::prepare_fixture(&data.join("datasets/fixture"));
     let request = dir.join("campaign.json");
@@ -540,7 +538,6 @@ async fn without_a_backend_the_lab_says_how_to_start_one() -> Result<()> {
 async fn the_architecture_page_shows_measured_points_and_the_calibrations_error() -> Result<()> {
     // A backend holding an agent's measurements of four reference models on the AGX Orin, calibrated.
     let dir = rooflaw_tests::tmp("measured");
-    let _ = std::fs::remove_dir_all(&dir);
     let data = dir.join("data");
     let (measure, train) =
         (rooflaw_tests::token(&data, &None, "agent", &["measure"]), rooflaw_tests::token(&data, &None, "lab", &["train"]));

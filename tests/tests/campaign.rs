@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use rooflaw_tests::browser::serve_with;
 use rooflaw_tests::http::{get, post};
-use rooflaw_tests::{databases, prepare_fixture, rooflaw_bin, run, stderr, stdout, tmp, token};
+use rooflaw_tests::{databases, prepare_fixture, rooflaw_bin, run, stderr, stdout, tmp, token, Scratch};
 
 /// A data folder with the fixture prepared as the dataset `fixture`.
-fn data_folder(name: &str) -> (PathBuf, PathBuf) {
+fn data_folder(name: &str) -> (Scratch, PathBuf) {
     let dir = tmp(name);
     let data = dir.join("data");
     prepare_fixture(&data.join("datasets/fixture"));

@@ -50,7 +50,6 @@ fn bad_input_is_one_line_with_a_fix_and_exit_code_2() {
     let o = run(&["frontier", "--level", "peak"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("[possible values: paper, roofline, calibrated]"), "{}", stderr(&o));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

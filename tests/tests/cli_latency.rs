@@ -111,7 +111,6 @@ fn roofline_plots_and_calibration_round_trip() {
     let per_token = v["latency"]["calibrated"]["decode_per_token_secs"].as_f64().unwrap();
     // The profile was fitted on 163.9 tokens/s for this model and device: the prediction is close to 6.1 ms.
     assert!((per_token - 1.0 / 163.9).abs() / (1.0 / 163.9) < 0.15, "{per_token}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -131,7 +130,6 @@ fn grouped_calibration_is_picked_by_device() {
         let p: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         assert_eq!(p["calibration"]["label"], device, "{device}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -230,5 +228,4 @@ fn evaluate_prices_a_file_with_config_json_models_per_engine() {
     let o = run(&["calibrate", "--evaluate", csv.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("my-model.json"), "{}", stderr(&o));
-    std::fs::remove_dir_all(&dir).unwrap();
 }

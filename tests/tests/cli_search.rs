@@ -1,9 +1,7 @@
 //! The loss half of the `rooflaw` binary as a user runs it: law, fit, frontier, match, theory.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code; a failed unwrap is a failed test
 
-use std::path::PathBuf;
-
-use rooflaw_tests::{run, stderr};
+use rooflaw_tests::{run, stderr, tmp};
 
 fn json(args: &[&str]) -> serde_json::Value {
     let o = run(args);
@@ -11,14 +9,11 @@ fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
-fn tmp(name: &str) -> PathBuf {
-    rooflaw_tests::tmp("search").join(name)
-}
-
 #[test]
 fn law_reference_point_and_extrapolation_flag() {
     // l = 16, d = 1024, r = 1, ρ = 1, gqa = 4 → 3.697 (hand calculation in shared/src/law.rs).
-    let spec = tmp("ref.json");
+    let dir = tmp("search-law");
+    let spec = dir.join("ref.json");
     std::fs::write(&spec, r#"{"layers": 16, "d_model": 1024, "heads": 16, "kv_heads": 4, "ffn_ratio": 1, "vocab_size": 32000}"#).unwrap();
     let v = json(&["law", "--spec", spec.to_str().unwrap(), "--format", "json"]);
     assert!((v["prediction"]["loss"].as_f64().unwrap() - 3.697).abs() < 1e-3);
@@ -66,7 +61,8 @@ fn frontier_over_table5_and_50k_samples_for_every_objective_and_precision() {
 
 #[test]
 fn scenarios_budgets_plots_and_refinement() {
-    let svg = tmp("frontier.svg");
+    let dir = tmp("search-scenarios");
+    let svg = dir.join("frontier.svg");
     let v = json(&[
         "frontier",
         "--scenario",
@@ -143,10 +139,11 @@ fn fit_round_trip_and_bad_run_files() {
             }
         }
     }
-    let runs = tmp("runs.csv");
+    let dir = tmp("search-fit");
+    let runs = dir.join("runs.csv");
     std::fs::write(&runs, &csv).unwrap();
-    let law = tmp("law.json");
-    let plot = tmp("fit.png");
+    let law = dir.join("law.json");
+    let plot = dir.join("fit.png");
     let v = json(&[
         "fit",
         runs.to_str().unwrap(),

@@ -7,7 +7,8 @@ use rooflaw_tests::{run, stderr, tmp};
 
 #[test]
 fn the_report_lays_out_the_claims_of_the_science_crate() {
-    let out = tmp("reproduce").join("REPRODUCTION.md");
+    let dir = tmp("reproduce");
+    let out = dir.join("REPRODUCTION.md");
     // A recorded section after the generated ones survives regeneration.
     std::fs::write(&out, "# old\n\n## Mini campaign\n\nrecorded by hand\n").unwrap();
     let o = run(&["reproduce", "--samples", "3000", "--seed", "7", "--out", out.to_str().unwrap()]);

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rooflaw_tests::{prepare_fixture, rooflaw_bin, run, stderr, tmp};
+use rooflaw_tests::{prepare_fixture, rooflaw_bin, run, stderr, tmp, Scratch};
 
 const TINY: &str = r#"{"layers": 2, "d_model": 64, "heads": 4, "kv_heads": 2, "ffn_ratio": 2, "vocab_size": 256, "tied_embeddings": true}"#;
 
 /// A byte-level data folder from the fixture, and the tiny architecture's spec file.
-fn setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+fn setup(name: &str) -> (Scratch, PathBuf, PathBuf) {
     let dir = tmp(name);
     let data = dir.join("data");
     prepare_fixture(&data);

@@ -22,7 +22,6 @@ fn main() {
     let seconds: f64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10.0);
     let subscribers: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(100);
     let dir = tmp("api-bench");
-    let _ = std::fs::remove_dir_all(&dir);
     let dist = dir.join("dist");
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("index.html"), "<html></html>").unwrap();
