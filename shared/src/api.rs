@@ -960,6 +960,13 @@ pub fn simulate(req: &SimulateRequest, ctx: &Context) -> Result<SimulationReport
             "give a noise ≥ 0 and a tolerance > 0 (nats)",
         ));
     }
+    if !(req.misspecification.is_finite() && req.misspecification >= 0.0) {
+        return Err(Error::invalid(
+            "misspecification",
+            format!("{}", req.misspecification),
+            "give the misspecification surface's standard deviation in nats, ≥ 0 (0: none)",
+        ));
+    }
     let target = req.target.resolve(&ctx.catalogue)?;
     let truth = law_of(ctx, &req.truth)?;
     let calibration = ctx.calibration(&target, req.target.engine.as_deref())?;
@@ -972,7 +979,12 @@ pub fn simulate(req: &SimulateRequest, ctx: &Context) -> Result<SimulationReport
         law: &truth,
         objective: req.search.objective,
     };
-    let points = ev.evaluate(&candidates);
+    let mut points = ev.evaluate(&candidates);
+    if req.misspecification > 0.0 {
+        // One surface for every campaign and strategy: they all chase the same truth.
+        let surface = crate::campaign::misspecification(&crate::campaign::features(&candidates), req.misspecification, 0);
+        points.iter_mut().zip(surface).for_each(|(p, m)| p.loss += m);
+    }
     let interval = (req.search.level == Level::Calibrated).then(|| calibration.objective_interval(req.search.objective)).flatten();
     let costs = vec![1.0; candidates.len()];
     let sim = Simulation {
@@ -1002,7 +1014,11 @@ pub fn simulate(req: &SimulateRequest, ctx: &Context) -> Result<SimulationReport
         device: target.device_id.clone(),
         objective: req.search.objective.name().to_string(),
         level: req.search.level.name().to_string(),
-        truth: truth.name.clone(),
+        truth: if req.misspecification > 0.0 {
+            format!("{} + a smooth surface of {} nats", truth.name, req.misspecification)
+        } else {
+            truth.name.clone()
+        },
         request: req.clone(),
         traces,
         summary,

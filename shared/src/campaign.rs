@@ -6,19 +6,19 @@
 //! - `grid`: an even cover of the law's inputs, blind to the frontier: farthest-point sampling over the
 //!   candidates' standardised log inputs (ln l, ln d, ln r, ln ρ, ln d_m), the continuous-space analogue
 //!   of walking a grid;
-//! - `frontier` (the default): P(Pareto) weighted by uncertainty. Each candidate scores
-//!   P(Pareto) × the width of its 90% loss interval over the law's bootstrap ([`crate::uncertain`]):
-//!   a run is worth most where the design may well be on the frontier *and* the law is unsure of its
-//!   loss. Designs that are surely off the frontier score 0 however uncertain, and designs whose loss is
-//!   already pinned down score little however optimal. A batch is chosen greedily, each pick damping the
-//!   scores of designs near it in the standardised inputs by 1 − exp(−δ²/2h²), h = 0.5, so that one
-//!   batch does not spend several runs on the same neighbourhood.
+//! - `frontier` (the default): P(Pareto) weighted by uncertainty, made exact for a linearised law. A
+//!   candidate j scores by how much a run of it would reduce Σ_i P(Pareto)_i · Var(loss_i) over the
+//!   designs i that may be on the frontier, under the law's bootstrap ensemble ([`crate::uncertain`]):
+//!   Σ_i P(Pareto)_i · Cov(L_i, L_j)² / (Var L_j + σ²), σ the residual noise of a run. A design scores
+//!   by what its run would tell about the frontier, not by its own uncertainty: a design surely off the
+//!   frontier can be worth training when its loss moves with the frontier's. A batch is chosen greedily,
+//!   the ensemble conditioned on each pick by a serial square-root update (Whitaker & Hamill 2002), so
+//!   that one batch does not spend two runs on what one would teach ([`frontier_picks`]).
 //!
 //!   Why not the expected improvement of the dominated hypervolume? It rewards finding designs that beat
 //!   the best *measured* ones, which suits black-box optimisation where every design must be tried.
 //!   Here the law predicts every design and training runs exist to correct the law where the frontier
-//!   depends on it, so the quantity to reduce is the frontier's uncertainty itself; the score does that
-//!   with the draws the frontier already has, at no extra cost.
+//!   depends on it, so the quantity to reduce is the frontier's uncertainty itself.
 //!
 //! Before the law can be fitted (it has 11 coefficients) every strategy but `random` starts from a
 //! space-filling set. Run costs (6·N·T-style training FLOPs, [`crate::cost::training_flops_per_token`])
@@ -48,7 +48,7 @@ pub enum Strategy {
     Random,
     /// Farthest-point cover of the law's inputs.
     Grid,
-    /// P(Pareto) × loss uncertainty, diversified.
+    /// The runs that most reduce the frontier's P(Pareto)-weighted loss variance.
     Frontier,
 }
 
@@ -98,6 +98,34 @@ pub fn features(candidates: &[Candidate]) -> Vec<Vec<f64>> {
     raw.iter().map(|r| stats.iter().map(|&(k, m, s)| (r[k] - m) / s).collect()).collect()
 }
 
+/// Random Fourier features in [`misspecification`]'s surface.
+const SURFACE_WAVES: usize = 256;
+
+/// A smooth surface the law cannot represent, for simulating a misspecified truth: one draw of a
+/// Gaussian process over the candidates' standardised log inputs ([`features`]) with a squared-exponential
+/// kernel of length 1 (one standard deviation of each input), by random Fourier features (Rahimi & Recht
+/// 2007), fixed by `seed`, then centred and scaled so that its standard deviation over the candidates is
+/// exactly `sd` nats. Added to the true law's losses it is what a real loss surface does and Eq. 2 does
+/// not: its error varies smoothly over the space instead of being independent run to run.
+pub fn misspecification(features: &[Vec<f64>], sd: f64, seed: u64) -> Vec<f64> {
+    let dim = features.first().map_or(0, Vec::len);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let waves: Vec<(Vec<f64>, f64)> = (0..SURFACE_WAVES)
+        .map(|_| ((0..dim).map(|_| gaussian(&mut rng)).collect(), std::f64::consts::TAU * crate::fit::uniform(&mut rng)))
+        .collect();
+    let raw: Vec<f64> = features
+        .iter()
+        .map(|x| waves.iter().map(|(w, b)| (w.iter().zip(x).map(|(p, q)| p * q).sum::<f64>() + b).cos()).sum::<f64>())
+        .collect();
+    let n = raw.len().max(1) as f64;
+    let mean = raw.iter().sum::<f64>() / n;
+    let spread = (raw.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    if spread <= 0.0 || !spread.is_finite() {
+        return vec![0.0; raw.len()];
+    }
+    raw.iter().map(|v| sd * (v - mean) / spread).collect()
+}
+
 fn distance2(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum()
 }
@@ -111,6 +139,49 @@ pub struct Pool<'a> {
     pub features: &'a [Vec<f64>],
     /// Each candidate's training cost (FLOPs of one run).
     pub costs: &'a [f64],
+    /// Each candidate's latency and memory (the loss slot is replaced by a fitted law's).
+    pub points: &'a [Point],
+    /// The calibration interval latencies are drawn from (None: latencies exact).
+    pub interval: Option<&'a Interval>,
+}
+
+/// One round's choice: what [`choose`] reads besides the pool.
+#[derive(Debug, Clone, Copy)]
+pub struct Choice<'a> {
+    /// How to choose.
+    pub strategy: Strategy,
+    /// Candidates already taken (trained or training).
+    pub taken: &'a BTreeSet<usize>,
+    /// The law fitted on the completed runs, with its bootstrap (None before there are enough runs).
+    pub law: Option<&'a Law>,
+    /// Standard deviation of a run's loss around the law (nats): the fit's RMSE.
+    pub noise: f64,
+    /// Runs to choose.
+    pub n: usize,
+    /// Training FLOPs left for them.
+    pub remaining_flops: f64,
+    /// Monte Carlo draws of the uncertain frontier.
+    pub draws: usize,
+    /// Seed of the draws and of the sample of candidates scored.
+    pub seed: u64,
+}
+
+/// The next runs by `choice.strategy`: `random` draws from `rng`; `frontier` needs a law with its
+/// bootstrap and, before there is one, starts like `grid`, with [`space_filling`].
+pub fn choose(pool: &Pool, c: &Choice, rng: &mut ChaCha8Rng) -> Vec<Pick> {
+    match (c.strategy, c.law) {
+        (Strategy::Random, _) => random_picks(pool, c.taken, c.n, c.remaining_flops, rng),
+        (Strategy::Frontier, Some(law)) if !law.bootstrap.is_empty() => {
+            let points: Vec<Point> =
+                pool.candidates.iter().zip(pool.points).map(|(k, p)| Point { loss: law.loss(&LawInputs::of(&k.arch)), ..*p }).collect();
+            let budget = Budget::default();
+            let s = Settings { draws: c.draws, seed: c.seed, interval: pool.interval, budget: &budget, best: None };
+            let u = uncertain_frontier(law, pool.candidates, &points, &s);
+            let e = Ensemble { law, uncertainty: &u, noise: c.noise.max(1e-3), seed: c.seed };
+            frontier_picks(pool, c.taken, c.n, c.remaining_flops, &e)
+        }
+        _ => space_filling(pool, c.taken, c.n, c.remaining_flops),
+    }
 }
 
 /// One chosen candidate and why.
@@ -378,7 +449,7 @@ pub fn fit_observed(inputs: &[LawInputs], losses: &[f64], tokens: f64, bootstrap
 pub fn simulate(sim: &Simulation, strategy: Strategy, seed: u64) -> Trace {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let feats = features(sim.candidates);
-    let pool = Pool { candidates: sim.candidates, features: &feats, costs: sim.costs };
+    let pool = Pool { candidates: sim.candidates, features: &feats, costs: sim.costs, points: sim.points, interval: sim.interval };
     let inputs: Vec<LawInputs> = sim.candidates.iter().map(|c| LawInputs::of(&c.arch)).collect();
     let mut taken = BTreeSet::new();
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
@@ -390,14 +461,26 @@ pub fn simulate(sim: &Simulation, strategy: Strategy, seed: u64) -> Trace {
             ys.push(sim.points[p.index].loss + sim.noise * gaussian(rng));
         }
     };
-    let first = match strategy {
-        Strategy::Random => random_picks(&pool, &taken, sim.initial, f64::INFINITY, &mut rng),
-        _ => space_filling(&pool, &taken, sim.initial, f64::INFINITY),
-    };
-    observe(first, &mut taken, &mut xs, &mut ys, &mut rng);
+    let mut n = sim.initial;
+    let mut law: Option<Law> = None;
     loop {
+        let c = Choice {
+            strategy,
+            taken: &taken,
+            law: law.as_ref(),
+            noise: sim.noise,
+            n,
+            remaining_flops: f64::INFINITY,
+            draws: sim.draws,
+            seed: seed + xs.len() as u64,
+        };
+        let picks = choose(&pool, &c, &mut rng);
+        if picks.is_empty() {
+            break;
+        }
+        observe(picks, &mut taken, &mut xs, &mut ys, &mut rng);
         let bootstrap = if strategy == Strategy::Frontier { sim.bootstrap } else { 0 };
-        let law = fit_observed(&xs, &ys, sim.truth.training_tokens, bootstrap, sim.restarts, seed);
+        law = fit_observed(&xs, &ys, sim.truth.training_tokens, bootstrap, sim.restarts, seed);
         if let Some(law) = &law {
             let est: Vec<f64> = inputs.iter().map(|x| law.loss(x)).collect();
             errors.push((xs.len(), frontier_regret(sim.points, &est)));
@@ -405,23 +488,7 @@ pub fn simulate(sim: &Simulation, strategy: Strategy, seed: u64) -> Trace {
         if xs.len() >= sim.max_runs || taken.len() >= sim.candidates.len() {
             break;
         }
-        let n = sim.batch.min(sim.max_runs - xs.len());
-        let picks = match (strategy, &law) {
-            (Strategy::Random, _) => random_picks(&pool, &taken, n, f64::INFINITY, &mut rng),
-            (Strategy::Frontier, Some(law)) => {
-                let points: Vec<Point> = inputs.iter().zip(sim.points).map(|(x, p)| Point { loss: law.loss(x), ..*p }).collect();
-                let budget = Budget::default();
-                let s = Settings { draws: sim.draws, seed, interval: sim.interval, budget: &budget, best: None };
-                let u = uncertain_frontier(law, sim.candidates, &points, &s);
-                let e = Ensemble { law, uncertainty: &u, noise: sim.noise.max(1e-3), seed: seed + xs.len() as u64 };
-                frontier_picks(&pool, &taken, n, f64::INFINITY, &e)
-            }
-            _ => space_filling(&pool, &taken, n, f64::INFINITY),
-        };
-        if picks.is_empty() {
-            break;
-        }
-        observe(picks, &mut taken, &mut xs, &mut ys, &mut rng);
+        n = sim.batch.min(sim.max_runs - xs.len());
     }
     Trace { strategy, seed, errors }
 }
@@ -441,6 +508,9 @@ pub struct SimulateRequest {
     pub truth: Option<String>,
     /// Standard deviation of a run's loss around the true law, in nats.
     pub noise: f64,
+    /// Standard deviation over the candidates of a smooth surface added to the true law's losses
+    /// ([`misspecification`], nats; 0: the truth is Eq. 2 exactly, so the fitted form is right).
+    pub misspecification: f64,
     /// Runs of the space-filling start.
     pub initial: usize,
     /// Runs per round.
@@ -468,6 +538,7 @@ impl Default for SimulateRequest {
             target: TargetRequest::default(),
             truth: None,
             noise: 0.01,
+            misspecification: 0.0,
             initial: 16,
             batch: 8,
             max_runs: 96,
@@ -697,34 +768,16 @@ impl CampaignSpace {
         self.candidates.iter().zip(&self.points).map(|(c, p)| Point { loss: law.loss(&LawInputs::of(&c.arch)), ..*p }).collect()
     }
 
-    /// The next `n` runs by `strategy`, given the runs taken (trained or training), the law fitted on
-    /// the completed ones (None before there are enough) and its residual spread `noise`.
-    #[allow(clippy::too_many_arguments)] // reason: the round's whole state; a struct would only rename it
-    pub fn next_picks(
-        &self,
-        strategy: Strategy,
-        taken: &BTreeSet<usize>,
-        law: Option<&Law>,
-        noise: f64,
-        n: usize,
-        remaining_flops: f64,
-        draws: usize,
-        seed: u64,
-    ) -> Vec<Pick> {
-        let pool = Pool { candidates: &self.candidates, features: &self.features, costs: &self.costs };
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        match (strategy, law) {
-            (Strategy::Random, _) => random_picks(&pool, taken, n, remaining_flops, &mut rng),
-            (Strategy::Frontier, Some(law)) if !law.bootstrap.is_empty() => {
-                let points = self.points(law);
-                let budget = Budget::default();
-                let s = Settings { draws, seed, interval: self.interval.as_ref(), budget: &budget, best: None };
-                let u = uncertain_frontier(law, &self.candidates, &points, &s);
-                let e = Ensemble { law, uncertainty: &u, noise: noise.max(1e-3), seed };
-                frontier_picks(&pool, taken, n, remaining_flops, &e)
-            }
-            _ => space_filling(&pool, taken, n, remaining_flops),
-        }
+    /// The next runs ([`choose`]; `random` draws are seeded by the choice's seed).
+    pub fn next_picks(&self, choice: &Choice) -> Vec<Pick> {
+        let pool = Pool {
+            candidates: &self.candidates,
+            features: &self.features,
+            costs: &self.costs,
+            points: &self.points,
+            interval: self.interval.as_ref(),
+        };
+        choose(&pool, choice, &mut ChaCha8Rng::seed_from_u64(choice.seed))
     }
 
     /// The frontier after a fit: its designs with P(Pareto), the band, the best design and its odds,
@@ -852,11 +905,41 @@ mod tests {
     }
 
     #[test]
+    fn the_misspecification_surface_has_its_spread_and_is_smooth() {
+        // 400 points uniform in a cube of side 3.4 (about ±1.7 standard deviations, as standardised inputs).
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let xs: Vec<Vec<f64>> = (0..400).map(|_| (0..3).map(|_| 3.4 * crate::fit::uniform(&mut rng) - 1.7).collect()).collect();
+        let m = misspecification(&xs, 0.02, 5);
+        let mean = m.iter().sum::<f64>() / 400.0;
+        let sd = (m.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 400.0).sqrt();
+        assert!(mean.abs() < 1e-12 && (sd - 0.02).abs() < 1e-12, "mean {mean}, sd {sd}");
+        assert_eq!(m, misspecification(&xs, 0.02, 5), "fixed by its seed");
+        assert_ne!(m, misspecification(&xs, 0.02, 6));
+        // Smooth with length 1: E[(f(x) − f(y))²] = 2σ²(1 − exp(−|x − y|²/2)). Pairs closer than 0.3
+        // (mean |x − y|² = 3/5 · 0.09) differ by ≈ 0.05σ² on average; all pairs (mean |x − y|² = 6 · 3.4²/12
+        // = 5.8) by ≈ 1.5σ². Independent noise would give 2σ² for both.
+        let (mut near, mut all) = ((0.0, 0), (0.0, 0));
+        for i in 0..400 {
+            for j in 0..i {
+                let d2 = distance2(&xs[i], &xs[j]);
+                let diff2 = (m[i] - m[j]).powi(2);
+                all = (all.0 + diff2, all.1 + 1);
+                if d2 < 0.09 {
+                    near = (near.0 + diff2, near.1 + 1);
+                }
+            }
+        }
+        let (near, all) = (near.0 / near.1 as f64, all.0 / all.1 as f64);
+        assert!(near < 0.2 * all, "near pairs {near:e}, all pairs {all:e}");
+        assert!(all > 0.02f64.powi(2), "{all:e}");
+    }
+
+    #[test]
     fn space_filling_spreads_and_respects_the_budget() {
-        let (cands, _) = grid_pool();
+        let (cands, pts) = grid_pool();
         let feats = features(&cands);
         let costs = vec![1.0; cands.len()];
-        let pool = Pool { candidates: &cands, features: &feats, costs: &costs };
+        let pool = Pool { candidates: &cands, features: &feats, costs: &costs, points: &pts, interval: None };
         let picks = space_filling(&pool, &BTreeSet::new(), 8, 5.0);
         assert_eq!(picks.len(), 5, "five runs of cost 1 fit a budget of 5");
         // Every pick after the first is at least as far from the others as any later one was.

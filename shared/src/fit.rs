@@ -413,7 +413,8 @@ fn refine(start: &[f64; 11], x: &[Logs], y: &[f64], sqrt_w: &[f64]) -> Option<([
     (s.is_finite() && c.iter().all(|v| v.is_finite())).then_some((c, s))
 }
 
-fn uniform(rng: &mut ChaCha8Rng) -> f64 {
+/// A uniform draw in [0, 1) with 53 random bits.
+pub(crate) fn uniform(rng: &mut ChaCha8Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 

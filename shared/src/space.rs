@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arch::{Architecture, ArchitectureSpec, QkNorm};
 use crate::error::{Error, Result};
+use crate::fit::uniform;
 
 /// A KV-head count on a grid axis: a number, or `"all"` for n_kv = n_h (plain multi-head attention).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,10 +243,6 @@ pub fn enumerate_grid(g: &GridSpace) -> (u64, Vec<Candidate>) {
         }
     }
     (raw, out)
-}
-
-fn uniform(rng: &mut ChaCha8Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Maps a point of the unit cube to a valid architecture of the space (or None when rounding cannot

@@ -584,6 +584,10 @@ pub struct SimulateArgs {
     /// Standard deviation of a run's loss around the true law (nats).
     #[arg(long, default_value_t = 0.01)]
     pub noise: f64,
+    /// Make the truth something Eq. 2 cannot fit: add a smooth random surface over the law's inputs with
+    /// this standard deviation over the candidates (nats; 0: the truth is Eq. 2 exactly).
+    #[arg(long, default_value_t = 0.0)]
+    pub misspecification: f64,
     /// Runs of the space-filling start (at least 12: the law has 11 coefficients).
     #[arg(long, default_value_t = 16)]
     pub initial: usize,

@@ -341,6 +341,7 @@ pub fn simulate(a: &SimulateArgs, ctx: &mut Context) -> Result<Simulate> {
         target: target(&a.target, ctx)?,
         truth: law(&LawChoice { law: a.truth.clone() }, ctx)?,
         noise: a.noise,
+        misspecification: a.misspecification,
         initial: a.initial,
         batch: a.per_round,
         max_runs: a.max_runs,

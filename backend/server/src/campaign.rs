@@ -16,7 +16,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use anyhow::{anyhow, Context as _};
 use rooflaw::api::{campaign_space, Context, ModelRequest};
-use rooflaw::campaign::{CampaignSpace, CampaignSpec, Pick, RoundSummary};
+use rooflaw::campaign::{CampaignSpace, CampaignSpec, Choice, Pick, RoundSummary};
 use rooflaw::fit::{fit_law, FitOptions, Robust, Run as FitRun};
 use rooflaw::law::{Law, LawInputs};
 use rooflaw::space::DesignSpace;
@@ -418,16 +418,16 @@ async fn step(
         let (space, strategy, draws, seed) = (space.clone(), spec.strategy, spec.draws, spec.search.seed.wrapping_add(round as u64));
         let law = law.clone();
         actix_web::rt::task::spawn_blocking(move || {
-            space.next_picks(
+            space.next_picks(&Choice {
                 strategy,
-                &taken,
-                law.as_ref().map(|l| &l.0),
-                law.as_ref().map_or(0.01, |l| l.1),
+                taken: &taken,
+                law: law.as_ref().map(|l| &l.0),
+                noise: law.as_ref().map_or(0.01, |l| l.1),
                 n,
                 remaining_flops,
                 draws,
                 seed,
-            )
+            })
         })
         .await?
     };

@@ -77,6 +77,9 @@ pub fn default_url(data_dir: &std::path::Path) -> String {
     format!("sqlite://{}?mode=rwc", data_dir.join("rooflaw.db").display())
 }
 
+/// How many times a failed SQLite migration is tried again (another process migrating the same new file).
+const MIGRATION_ATTEMPTS: u64 = 5;
+
 impl Store {
     /// Connects (creating an SQLite file if needed) and applies the migrations.
     pub async fn open(url: &str) -> Result<Store> {
@@ -91,8 +94,13 @@ impl Store {
             )));
         };
         if dialect == Dialect::Postgres && !sqlx::Any::database_exists(url).await? {
-            // A fresh Postgres database is created like the SQLite file: on first start.
-            sqlx::Any::create_database(url).await?;
+            // A fresh Postgres database is created like the SQLite file: on first start. Another process
+            // may create it first (a campaign driver and its server starting together): then it exists.
+            if let Err(e) = sqlx::Any::create_database(url).await {
+                if !sqlx::Any::database_exists(url).await? {
+                    return Err(e.into());
+                }
+            }
         }
         let options = AnyPoolOptions::new().max_connections(if dialect == Dialect::Sqlite { 4 } else { 16 });
         let pool = options
@@ -109,9 +117,23 @@ impl Store {
             })
             .connect(url)
             .await?;
-        match dialect {
-            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Dialect::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        let migrator = match dialect {
+            Dialect::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Dialect::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        // Postgres serialises migrations with an advisory lock; sqlx takes no lock on SQLite, so two
+        // processes opening a new file at once can both apply the first migration. The loser's transaction
+        // rolls back, and its next attempt finds the migration applied and checks its checksum.
+        let mut attempt = 0;
+        loop {
+            match migrator.run(&pool).await {
+                Ok(()) => break,
+                Err(_) if dialect == Dialect::Sqlite && attempt < MIGRATION_ATTEMPTS => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(Store { pool, dialect })
     }
@@ -738,5 +760,36 @@ impl Store {
     pub async fn devices(&self) -> Result<Vec<Value>> {
         let rows = sqlx::query("SELECT device FROM devices ORDER BY id").fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok(serde_json::from_str(&r.try_get::<String, _>("device")?)?)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // reason: test code; a failed unwrap is a failed test
+    use super::*;
+
+    /// Eight stores (eight pools, as eight processes would have) opening one new SQLite file at once all
+    /// open it, and the schema is applied once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn stores_opening_a_new_sqlite_file_at_once_all_open_it() {
+        let dir = std::env::temp_dir().join(format!("rooflaw-store-race-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = default_url(&dir);
+        let opens: Vec<_> = (0..8)
+            .map(|_| {
+                tokio::spawn({
+                    let url = url.clone();
+                    async move { Store::open(&url).await.map(|_| ()).map_err(|e| e.to_string()) }
+                })
+            })
+            .collect();
+        for o in opens {
+            o.await.unwrap().unwrap();
+        }
+        let store = Store::open(&url).await.unwrap();
+        let applied: i64 = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations").fetch_one(&store.pool).await.unwrap().get("n");
+        assert_eq!(applied as usize, sqlx::migrate!("migrations/sqlite").iter().count());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
