@@ -960,6 +960,7 @@ pub fn simulate(req: &SimulateRequest, ctx: &Context) -> Result<SimulationReport
             "give a noise ≥ 0 and a tolerance > 0 (nats)",
         ));
     }
+    crate::campaign::check_explore(req.explore)?;
     if !(req.misspecification.is_finite() && req.misspecification >= 0.0) {
         return Err(Error::invalid(
             "misspecification",
@@ -1000,6 +1001,7 @@ pub fn simulate(req: &SimulateRequest, ctx: &Context) -> Result<SimulationReport
         bootstrap: req.bootstrap,
         restarts: req.restarts.max(1),
         draws: req.draws.max(1),
+        explore: req.explore,
     };
     let traces: Vec<Trace> = req
         .strategies

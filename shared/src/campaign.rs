@@ -164,10 +164,14 @@ pub struct Choice<'a> {
     pub draws: usize,
     /// Seed of the draws and of the sample of candidates scored.
     pub seed: u64,
+    /// Share of a `frontier` round's runs chosen by [`space_filling`] instead (0 to 1): a hedge against a
+    /// law whose form is wrong, which its bootstrap cannot see.
+    pub explore: f64,
 }
 
 /// The next runs by `choice.strategy`: `random` draws from `rng`; `frontier` needs a law with its
-/// bootstrap and, before there is one, starts like `grid`, with [`space_filling`].
+/// bootstrap and, before there is one, starts like `grid`, with [`space_filling`]; after that, the share
+/// `explore` of each round (rounded to whole runs) is space-filling too.
 pub fn choose(pool: &Pool, c: &Choice, rng: &mut ChaCha8Rng) -> Vec<Pick> {
     match (c.strategy, c.law) {
         (Strategy::Random, _) => random_picks(pool, c.taken, c.n, c.remaining_flops, rng),
@@ -178,7 +182,15 @@ pub fn choose(pool: &Pool, c: &Choice, rng: &mut ChaCha8Rng) -> Vec<Pick> {
             let s = Settings { draws: c.draws, seed: c.seed, interval: pool.interval, budget: &budget, best: None };
             let u = uncertain_frontier(law, pool.candidates, &points, &s);
             let e = Ensemble { law, uncertainty: &u, noise: c.noise.max(1e-3), seed: c.seed };
-            frontier_picks(pool, c.taken, c.n, c.remaining_flops, &e)
+            let spread = ((c.n as f64 * c.explore.clamp(0.0, 1.0)).round() as usize).min(c.n);
+            let mut picks = frontier_picks(pool, c.taken, c.n - spread, c.remaining_flops, &e);
+            if picks.len() < c.n {
+                let mut all = c.taken.clone();
+                all.extend(picks.iter().map(|p| p.index));
+                let spent: f64 = picks.iter().map(|p| pool.costs[p.index]).sum();
+                picks.extend(space_filling(pool, &all, c.n - picks.len(), c.remaining_flops - spent));
+            }
+            picks
         }
         _ => space_filling(pool, c.taken, c.n, c.remaining_flops),
     }
@@ -397,6 +409,8 @@ pub struct Simulation<'a> {
     pub restarts: usize,
     /// Monte Carlo draws of the uncertain frontier.
     pub draws: usize,
+    /// Share of each `frontier` round chosen space-filling ([`Choice::explore`]).
+    pub explore: f64,
 }
 
 /// One simulated campaign: the frontier's error after each round.
@@ -473,6 +487,7 @@ pub fn simulate(sim: &Simulation, strategy: Strategy, seed: u64) -> Trace {
             remaining_flops: f64::INFINITY,
             draws: sim.draws,
             seed: seed + xs.len() as u64,
+            explore: sim.explore,
         };
         let picks = choose(&pool, &c, &mut rng);
         if picks.is_empty() {
@@ -529,6 +544,8 @@ pub struct SimulateRequest {
     pub restarts: usize,
     /// Monte Carlo draws of the uncertain frontier.
     pub draws: usize,
+    /// Share of each `frontier` round chosen space-filling (0 to 1).
+    pub explore: f64,
 }
 
 impl Default for SimulateRequest {
@@ -548,6 +565,7 @@ impl Default for SimulateRequest {
             bootstrap: 50,
             restarts: 16,
             draws: 100,
+            explore: DEFAULT_EXPLORE,
         }
     }
 }
@@ -648,6 +666,9 @@ pub struct CampaignSpec {
     pub restarts: usize,
     /// Monte Carlo draws of the uncertain frontier.
     pub draws: usize,
+    /// Share of each round of the `frontier` strategy chosen space-filling (0 to 1; see
+    /// REPRODUCTION.md for what it buys when the law's form is wrong).
+    pub explore: f64,
 }
 
 impl Default for CampaignSpec {
@@ -666,13 +687,27 @@ impl Default for CampaignSpec {
             bootstrap: 50,
             restarts: 16,
             draws: 100,
+            explore: DEFAULT_EXPLORE,
         }
+    }
+}
+
+/// The share of a `frontier` round chosen space-filling by default.
+pub const DEFAULT_EXPLORE: f64 = 0.0;
+
+/// Checks a share of runs chosen space-filling.
+pub fn check_explore(explore: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&explore) {
+        Ok(())
+    } else {
+        Err(Error::invalid("explore", format!("{explore}"), "give the share of each round chosen space-filling, from 0 to 1 (e.g. 0.25)"))
     }
 }
 
 impl CampaignSpec {
     /// Checks the numbers a campaign cannot run with.
     pub fn check(&self) -> Result<()> {
+        check_explore(self.explore)?;
         if self.initial_runs < MIN_RUNS_TO_FIT {
             return Err(Error::invalid(
                 "initial_runs",
@@ -904,6 +939,46 @@ mod tests {
         (cands, points)
     }
 
+    /// The Table 5 grid as a pool, every run costing 1.
+    fn with_grid_pool(f: impl FnOnce(&Pool)) {
+        let (cands, pts) = grid_pool();
+        let feats = features(&cands);
+        let costs = vec![1.0; cands.len()];
+        f(&Pool { candidates: &cands, features: &feats, costs: &costs, points: &pts, interval: None });
+    }
+
+    #[test]
+    fn explore_gives_its_share_of_a_frontier_round_to_space_filling() {
+        with_grid_pool(|pool| {
+            // The published law with 40 bootstrap sets: each coefficient scaled by up to ±5%.
+            let mut law = Law::paper().clone();
+            let base = law.coefficients.to_array();
+            law.bootstrap = (0..40).map(|k| base.map(|c| c * (1.0 + 0.05 * ((k * 37 % 41) as f64 / 20.0 - 1.0)))).collect();
+            let taken: BTreeSet<usize> = (0..pool.candidates.len()).step_by(400).collect();
+            let mut c = Choice {
+                strategy: Strategy::Frontier,
+                taken: &taken,
+                law: Some(&law),
+                noise: 0.01,
+                n: 4,
+                remaining_flops: f64::INFINITY,
+                draws: 40,
+                seed: 1,
+                explore: 0.0,
+            };
+            let spread = |picks: &[Pick]| picks.iter().filter(|p| p.p_pareto.is_none()).count();
+            let picks = choose(pool, &c, &mut ChaCha8Rng::seed_from_u64(1));
+            assert_eq!((picks.len(), spread(&picks)), (4, 0), "{picks:?}");
+            c.explore = 0.5;
+            let picks = choose(pool, &c, &mut ChaCha8Rng::seed_from_u64(1));
+            assert_eq!((picks.len(), spread(&picks)), (4, 2), "{picks:?}");
+            // 4 × 0.3 = 1.2 rounds to one space-filling run.
+            c.explore = 0.3;
+            assert_eq!(spread(&choose(pool, &c, &mut ChaCha8Rng::seed_from_u64(1))), 1);
+            assert!(check_explore(1.5).is_err() && check_explore(f64::NAN).is_err() && check_explore(0.25).is_ok());
+        });
+    }
+
     #[test]
     fn the_misspecification_surface_has_its_spread_and_is_smooth() {
         // 400 points uniform in a cube of side 3.4 (about ±1.7 standard deviations, as standardised inputs).
@@ -936,17 +1011,15 @@ mod tests {
 
     #[test]
     fn space_filling_spreads_and_respects_the_budget() {
-        let (cands, pts) = grid_pool();
-        let feats = features(&cands);
-        let costs = vec![1.0; cands.len()];
-        let pool = Pool { candidates: &cands, features: &feats, costs: &costs, points: &pts, interval: None };
-        let picks = space_filling(&pool, &BTreeSet::new(), 8, 5.0);
-        assert_eq!(picks.len(), 5, "five runs of cost 1 fit a budget of 5");
-        // Every pick after the first is at least as far from the others as any later one was.
-        let scores: Vec<f64> = picks.iter().skip(1).map(|p| p.score).collect();
-        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
-        let distinct: BTreeSet<usize> = picks.iter().map(|p| p.index).collect();
-        assert_eq!(distinct.len(), 5);
+        with_grid_pool(|pool| {
+            let picks = space_filling(pool, &BTreeSet::new(), 8, 5.0);
+            assert_eq!(picks.len(), 5, "five runs of cost 1 fit a budget of 5");
+            // Every pick after the first is at least as far from the others as any later one was.
+            let scores: Vec<f64> = picks.iter().skip(1).map(|p| p.score).collect();
+            assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+            let distinct: BTreeSet<usize> = picks.iter().map(|p| p.index).collect();
+            assert_eq!(distinct.len(), 5);
+        });
     }
 
     #[test]
@@ -968,6 +1041,7 @@ mod tests {
             bootstrap: 10,
             restarts: 8,
             draws: 20,
+            explore: 0.0,
         };
         let t = simulate(&sim, Strategy::Frontier, 1);
         assert_eq!(t.errors.iter().map(|e| e.0).collect::<Vec<_>>(), vec![16, 20, 24]);

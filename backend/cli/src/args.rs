@@ -584,6 +584,9 @@ pub struct SimulateArgs {
     /// Standard deviation of a run's loss around the true law (nats).
     #[arg(long, default_value_t = 0.01)]
     pub noise: f64,
+    /// Share of each round of the `frontier` strategy chosen space-filling instead (0 to 1).
+    #[arg(long, default_value_t = rooflaw::campaign::DEFAULT_EXPLORE)]
+    pub explore: f64,
     /// Make the truth something Eq. 2 cannot fit: add a smooth random surface over the law's inputs with
     /// this standard deviation over the candidates (nats; 0: the truth is Eq. 2 exactly).
     #[arg(long, default_value_t = 0.0)]

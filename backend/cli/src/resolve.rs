@@ -342,6 +342,7 @@ pub fn simulate(a: &SimulateArgs, ctx: &mut Context) -> Result<Simulate> {
         truth: law(&LawChoice { law: a.truth.clone() }, ctx)?,
         noise: a.noise,
         misspecification: a.misspecification,
+        explore: a.explore,
         initial: a.initial,
         batch: a.per_round,
         max_runs: a.max_runs,

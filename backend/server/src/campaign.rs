@@ -415,7 +415,8 @@ async fn step(
     let round = rounds.last().map_or(0, |r| r.round + 1);
     let n = if round == 0 { spec.initial_runs } else { spec.runs_per_round }.min(remaining_runs);
     let picks: Vec<Pick> = {
-        let (space, strategy, draws, seed) = (space.clone(), spec.strategy, spec.draws, spec.search.seed.wrapping_add(round as u64));
+        let (space, strategy, draws, explore, seed) =
+            (space.clone(), spec.strategy, spec.draws, spec.explore, spec.search.seed.wrapping_add(round as u64));
         let law = law.clone();
         actix_web::rt::task::spawn_blocking(move || {
             space.next_picks(&Choice {
@@ -427,6 +428,7 @@ async fn step(
                 remaining_flops,
                 draws,
                 seed,
+                explore,
             })
         })
         .await?
