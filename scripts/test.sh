@@ -27,7 +27,10 @@ step() { printf '\n==> %s\n' "$*"; }
 # the native lints and checks use the release profile so that they share build scripts and proc macros
 # with the release build of the tests instead of building a second copy.
 export CARGO_INCREMENTAL=0
-df -h . | tail -1 | awk '{print "disk: " $4 " free of " $2}'
+# The free disk, at the start and whenever the run ends (a full disk is then visible in the log).
+disk() { df -hP . 2>/dev/null | tail -1 | awk '{print "disk: " $4 " free of " $2}' || true; du -sh target 2>/dev/null || true; }
+disk
+trap disk EXIT
 
 step "toolchain (pinned by rust-toolchain.toml) and the tools the site needs"
 rustup show active-toolchain
@@ -47,7 +50,7 @@ cargo check --release -p rooflaw-cli --features wgpu
 
 step "a throwaway Postgres on loopback, so that the API tests run on Postgres as well as on SQLite"
 source scripts/postgres.sh start
-trap 'bash scripts/postgres.sh stop; bash scripts/slurm.sh stop' EXIT
+trap 'bash scripts/postgres.sh stop; bash scripts/slurm.sh stop; disk' EXIT
 export ROOFLAW_REQUIRE_POSTGRES=1
 
 step "a throwaway single-node Slurm (slurmctld, slurmd, munge), for one campaign round on the Slurm executor"
@@ -82,5 +85,3 @@ if [ "$full" = 1 ]; then
 fi
 
 step "done"
-df -h . | tail -1 | awk '{print "disk: " $4 " free of " $2}'
-du -sh target 2>/dev/null || true

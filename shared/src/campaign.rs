@@ -176,14 +176,17 @@ pub fn choose(pool: &Pool, c: &Choice, rng: &mut ChaCha8Rng) -> Vec<Pick> {
     match (c.strategy, c.law) {
         (Strategy::Random, _) => random_picks(pool, c.taken, c.n, c.remaining_flops, rng),
         (Strategy::Frontier, Some(law)) if !law.bootstrap.is_empty() => {
-            let points: Vec<Point> =
-                pool.candidates.iter().zip(pool.points).map(|(k, p)| Point { loss: law.loss(&LawInputs::of(&k.arch)), ..*p }).collect();
-            let budget = Budget::default();
-            let s = Settings { draws: c.draws, seed: c.seed, interval: pool.interval, budget: &budget, best: None };
-            let u = uncertain_frontier(law, pool.candidates, &points, &s);
-            let e = Ensemble { law, uncertainty: &u, noise: c.noise.max(1e-3), seed: c.seed };
             let spread = ((c.n as f64 * c.explore.clamp(0.0, 1.0)).round() as usize).min(c.n);
-            let mut picks = frontier_picks(pool, c.taken, c.n - spread, c.remaining_flops, &e);
+            let mut picks = Vec::new();
+            if spread < c.n {
+                let points: Vec<Point> =
+                    pool.candidates.iter().zip(pool.points).map(|(k, p)| Point { loss: law.loss(&LawInputs::of(&k.arch)), ..*p }).collect();
+                let budget = Budget::default();
+                let s = Settings { draws: c.draws, seed: c.seed, interval: pool.interval, budget: &budget, best: None };
+                let u = uncertain_frontier(law, pool.candidates, &points, &s);
+                let e = Ensemble { law, uncertainty: &u, noise: c.noise.max(1e-3), seed: c.seed };
+                picks = frontier_picks(pool, c.taken, c.n - spread, c.remaining_flops, &e);
+            }
             if picks.len() < c.n {
                 let mut all = c.taken.clone();
                 all.extend(picks.iter().map(|p| p.index));
@@ -975,6 +978,8 @@ mod tests {
             // 4 × 0.3 = 1.2 rounds to one space-filling run.
             c.explore = 0.3;
             assert_eq!(spread(&choose(pool, &c, &mut ChaCha8Rng::seed_from_u64(1))), 1);
+            c.explore = 1.0;
+            assert_eq!(spread(&choose(pool, &c, &mut ChaCha8Rng::seed_from_u64(1))), 4);
             assert!(check_explore(1.5).is_err() && check_explore(f64::NAN).is_err() && check_explore(0.25).is_ok());
         });
     }

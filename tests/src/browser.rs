@@ -49,10 +49,18 @@ impl Drop for Site {
 /// Serves `dir` with `rooflaw serve --addr 127.0.0.1:0` on loopback, with a fresh data folder (its own
 /// SQLite database) and no training workers; the URL is read from the server's first line of output.
 pub fn serve(dir: PathBuf) -> Result<Site> {
-    let data = crate::tmp(&format!("site-data-{}", free_port()?));
-    let mut site = serve_with(&dir, &data, &["--workers", "0"])?;
-    site.data = Some(data);
-    Ok(site)
+    let mut data = crate::tmp(&format!("site-data-{}", free_port()?));
+    match serve_with(&dir, &data, &["--workers", "0"]) {
+        Ok(mut site) => {
+            site.data = Some(data);
+            Ok(site)
+        }
+        Err(e) => {
+            // Its server.log says why the server did not start.
+            data.keep();
+            Err(e)
+        }
+    }
 }
 
 /// Serves `dir` with its API on the data folder `data`, with extra `rooflaw serve` flags.
@@ -84,6 +92,14 @@ pub fn serve_with(dir: &std::path::Path, data: &std::path::Path, extra: &[&str])
 }
 
 impl Site {
+    /// Keeps the data folder [`serve`] made (its database and server.log) after the server is gone: for a
+    /// failed test.
+    pub fn keep_data(&mut self) {
+        if let Some(d) = &mut self.data {
+            d.keep();
+        }
+    }
+
     /// Kills the server with SIGKILL (no shutdown of any kind) and waits for it.
     pub fn kill_9(mut self) {
         let _ = self.child.kill();

@@ -112,32 +112,52 @@ pub fn tmp(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("rooflaw-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::create_dir_all(&dir);
-    Scratch(dir)
+    Scratch { path: dir, keep: false }
 }
 
 /// A test's folder from [`tmp`]; derefs to its path.
 #[derive(Debug)]
-pub struct Scratch(PathBuf);
+pub struct Scratch {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Scratch {
+    /// Keeps the folder after all: for a test that fails by returning an error rather than panicking.
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+
+    /// Passes `result` on, keeping the folder when it is an error.
+    pub fn keep_on_error<T, E>(mut self, result: Result<T, E>) -> Result<T, E> {
+        if result.is_err() {
+            self.keep();
+        }
+        result
+    }
+}
 
 impl std::ops::Deref for Scratch {
     type Target = Path;
     fn deref(&self) -> &Path {
-        &self.0
+        &self.path
     }
 }
 
 impl AsRef<Path> for Scratch {
     fn as_ref(&self) -> &Path {
-        &self.0
+        &self.path
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("kept the failed test's files in {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
+        if self.keep || std::thread::panicking() {
+            eprintln!("kept the failed test's files in {}", self.path.display());
+        } else if std::fs::remove_dir_all(&self.path).is_err() {
+            // A process that has just been killed (Chromium writing its profile) may still add a file.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let _ = std::fs::remove_dir_all(&self.path);
         }
     }
 }

@@ -15,7 +15,7 @@ use rooflaw_tests::fixture;
 
 struct Session {
     _driver: Driver,
-    _site: Site,
+    site: Site,
     client: Client,
     base: String,
 }
@@ -24,11 +24,11 @@ async fn open() -> Result<Session> {
     let site = serve(dist()?)?;
     let driver = start_driver()?;
     let client = browser(&driver).await?;
-    Ok(Session { _driver: driver, base: site.url.clone(), _site: site, client })
+    Ok(Session { _driver: driver, base: site.url.clone(), site, client })
 }
 
 /// Closes the session; on failure saves a screenshot and says where.
-async fn finish(s: Session, name: &str, result: Result<()>) -> Result<()> {
+async fn finish(mut s: Session, name: &str, result: Result<()>) -> Result<()> {
     let result = match result {
         Ok(()) => match panic_message(&s.client).await? {
             Some(p) => Err(anyhow::anyhow!("the page panicked: {p}")),
@@ -37,6 +37,7 @@ async fn finish(s: Session, name: &str, result: Result<()>) -> Result<()> {
         Err(e) => Err(e),
     };
     if result.is_err() {
+        s.site.keep_data();
         if let Ok(path) = screenshot(&s.client, name).await {
             eprintln!("screenshot: {}", path.display());
         }
@@ -388,7 +389,7 @@ async fn the_lab_trains_cancels_and_retries_runs_on_a_real_backend() -> Result<(
     let site = rooflaw_tests::browser::serve_with(&dist()?, &data, &["--workers", "1"])?;
     let driver = start_driver()?;
     let client = browser(&driver).await?;
-    let s = Session { _driver: driver, base: site.url.clone(), _site: site, client };
+    let s = Session { _driver: driver, base: site.url.clone(), site, client };
     let r = async {
         // The Architecture page's "train this" link carries the spec into the Lab.
         let spec = r#"{"layers":2,"d_model":64,"heads":4,"kv_heads":2,"ffn_ratio":2,"vocab_size":256,"tied_embeddings":true}"#;
@@ -434,7 +435,7 @@ async fn the_lab_trains_cancels_and_retries_runs_on_a_real_backend() -> Result<(
         Ok(())
     }
     .await;
-    finish(s, "the_lab_trains_cancels_and_retries_runs_on_a_real_backend", r).await
+    dir.keep_on_error(finish(s, "the_lab_trains_cancels_and_retries_runs_on_a_real_backend", r).await)
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -467,7 +468,7 @@ async fn the_lab_shows_a_campaigns_rounds_and_its_uncertain_frontier() -> Result
     let site = rooflaw_tests::browser::serve_with(&dist()?, &data, &["--workers", "0"])?;
     let driver = start_driver()?;
     let client = browser(&driver).await?;
-    let s = Session { _driver: driver, base: site.url.clone(), _site: site, client };
+    let s = Session { _driver: driver, base: site.url.clone(), site, client };
     let r = async {
         goto(&s, "#/lab").await?;
         let rounds = wait_for(&s.client, "return document.querySelectorAll('#campaign-rounds tr.campaign-round').length;", 30).await?;
@@ -512,7 +513,7 @@ async fn the_lab_shows_a_campaigns_rounds_and_its_uncertain_frontier() -> Result
         Ok(())
     }
     .await;
-    finish(s, "the_lab_shows_a_campaigns_rounds_and_its_uncertain_frontier", r).await
+    dir.keep_on_error(finish(s, "the_lab_shows_a_campaigns_rounds_and_its_uncertain_frontier", r).await)
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -556,7 +557,7 @@ async fn the_architecture_page_shows_measured_points_and_the_calibrations_error(
     ensure!(r.status == 201, "{}", r.text);
     let driver = start_driver()?;
     let client = browser(&driver).await?;
-    let s = Session { _driver: driver, base: site.url.clone(), _site: site, client };
+    let s = Session { _driver: driver, base: site.url.clone(), site, client };
     let r = async {
         goto(&s, "#/arch?model=qwen2.5-0.5b&device=jetson-agx-orin-64gb").await?;
         // Eight points (decode and prefill of four models), this model's two marked and listed.
@@ -584,7 +585,7 @@ async fn the_architecture_page_shows_measured_points_and_the_calibrations_error(
         Ok(())
     }
     .await;
-    finish(s, "the_architecture_page_shows_measured_points_and_the_calibrations_error", r).await
+    dir.keep_on_error(finish(s, "the_architecture_page_shows_measured_points_and_the_calibrations_error", r).await)
 }
 
 /// Percent-encodes a URL query value (what the site's links do with `encodeURIComponent`).

@@ -168,14 +168,18 @@ fn a_campaign_round_on_slurm_completes_fails_cancels_and_requeues() {
         .collect();
     assert_eq!(steps, (1..=128).collect::<Vec<u64>>());
     // Slurm's completion log (written by the controller a little after the jobs end): task 1's first
-    // attempt failed with the trainer's exit code, and task 0 has two records, the attempt that requeued
-    // itself and the one that completed.
+    // attempt failed with the trainer's exit code, and task 0 has a record for each attempt that requeued
+    // itself and then the one that completed. Usually one requeue; scancel retries a signal while the job
+    // is in transition, and once delivered it a second time to the requeued job near its end, which
+    // checkpointed and requeued again, as a job warned twice should.
     let (t0, t1) = (format!("ArrayJobId={array} ArrayTaskId=0 "), format!("ArrayJobId={array} ArrayTaskId=1 "));
     wait_for("the completion log", 60, || {
         let log = std::fs::read_to_string(slurm.join("log/jobcomp.log")).ok()?;
         let task0: Vec<&str> = log.lines().filter(|l| l.contains(&t0)).collect();
         let failed = log.lines().any(|l| l.contains(&t1) && l.contains("JobState=FAILED") && l.contains("ExitCode=7:0"));
-        (failed && task0.len() == 2 && task0[1].contains("JobState=COMPLETED")).then_some(())
+        let completed_last = task0.last().is_some_and(|l| l.contains("JobState=COMPLETED"));
+        (failed && task0.len() >= 2 && completed_last && task0.iter().filter(|l| l.contains("JobState=COMPLETED")).count() == 1)
+            .then_some(())
     });
     // Eleven runs completed: too few to fit the law's eleven coefficients, which the round says.
     assert!(v["rounds"][0]["summary"]["note"].as_str().unwrap().contains("too few"), "{}", v["rounds"][0]);

@@ -97,7 +97,7 @@ impl Store {
             // A fresh Postgres database is created like the SQLite file: on first start. Another process
             // may create it first (a campaign driver and its server starting together): then it exists.
             if let Err(e) = sqlx::Any::create_database(url).await {
-                if !sqlx::Any::database_exists(url).await? {
+                if !sqlx::Any::database_exists(url).await.unwrap_or(false) {
                     return Err(e.into());
                 }
             }
@@ -123,12 +123,15 @@ impl Store {
         };
         // Postgres serialises migrations with an advisory lock; sqlx takes no lock on SQLite, so two
         // processes opening a new file at once can both apply the first migration. The loser's transaction
-        // rolls back, and its next attempt finds the migration applied and checks its checksum.
+        // rolls back, and its next attempt finds the migration applied and checks its checksum. Errors that
+        // another attempt cannot change (a checksum mismatch, a migration missing) are returned at once.
         let mut attempt = 0;
         loop {
             match migrator.run(&pool).await {
                 Ok(()) => break,
-                Err(_) if dialect == Dialect::Sqlite && attempt < MIGRATION_ATTEMPTS => {
+                Err(sqlx::migrate::MigrateError::Execute(_) | sqlx::migrate::MigrateError::ExecuteMigration(..))
+                    if dialect == Dialect::Sqlite && attempt < MIGRATION_ATTEMPTS =>
+                {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
                 }
