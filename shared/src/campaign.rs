@@ -698,6 +698,18 @@ impl Default for CampaignSpec {
 /// The share of a `frontier` round chosen space-filling by default.
 pub const DEFAULT_EXPLORE: f64 = 0.0;
 
+/// How a stored campaign request chooses its runs, in words: "the frontier strategy, 25% of each round
+/// space-filling" (a field the request leaves out has its default).
+pub fn describe_choice(request: &serde_json::Value) -> String {
+    let strategy = request.get("strategy").and_then(|s| s.as_str()).and_then(|s| Strategy::parse(s).ok()).unwrap_or(Strategy::Frontier);
+    let explore = request.get("explore").and_then(serde_json::Value::as_f64).unwrap_or(DEFAULT_EXPLORE);
+    if strategy == Strategy::Frontier && explore > 0.0 {
+        format!("the frontier strategy, {:.0}% of each round space-filling", 100.0 * explore)
+    } else {
+        format!("the {} strategy", strategy.name())
+    }
+}
+
 /// Checks a share of runs chosen space-filling.
 pub fn check_explore(explore: f64) -> Result<()> {
     if (0.0..=1.0).contains(&explore) {
@@ -981,6 +993,9 @@ mod tests {
             c.explore = 1.0;
             assert_eq!(spread(&choose(pool, &c, &mut ChaCha8Rng::seed_from_u64(1))), 4);
             assert!(check_explore(1.5).is_err() && check_explore(f64::NAN).is_err() && check_explore(0.25).is_ok());
+            assert_eq!(describe_choice(&serde_json::json!({})), "the frontier strategy");
+            assert_eq!(describe_choice(&serde_json::json!({"explore": 0.25})), "the frontier strategy, 25% of each round space-filling");
+            assert_eq!(describe_choice(&serde_json::json!({"strategy": "grid", "explore": 0.5})), "the grid strategy");
         });
     }
 

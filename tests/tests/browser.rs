@@ -452,7 +452,7 @@ async fn the_lab_shows_a_campaigns_rounds_and_its_uncertain_frontier() -> Result
         r#"{"name": "mini", "space": "tiny", "device": "jetson-orin-nano-8gb", "objective": "decode",
   "space_spec": {"kind": "grid", "name": "tiny", "layers": [1, 2, 3, 4], "d_model": [32, 64, 96], "head_dim": [16], "kv_heads": [1, "all"],
     "ffn_ratio": [1, 2, 4], "experts": [[1, 1], [4, 1]], "vocab_size": 256, "tied_embeddings": true, "qk_norm": "none"},
-  "initial_runs": 12, "runs_per_round": 4, "max_runs": 16, "tolerance": 0, "bootstrap": 20, "restarts": 6, "draws": 40, "data": "fixture",
+  "initial_runs": 12, "runs_per_round": 4, "max_runs": 16, "tolerance": 0, "bootstrap": 20, "restarts": 6, "draws": 40, "explore": 0.25, "data": "fixture",
   "options": {"tokens": 16384, "batch": 8, "seq": 64, "warmup": 4, "eval_every": 0, "checkpoint_every": 16, "eval_tokens": 8192}}"#,
     )?;
     let o = rooflaw_tests::run(&[
@@ -475,6 +475,7 @@ async fn the_lab_shows_a_campaigns_rounds_and_its_uncertain_frontier() -> Result
         ensure!(rounds == serde_json::json!(2), "rounds {rounds}");
         let status = text(&s.client, "#campaign-status").await?;
         ensure!(status.starts_with("done (the run budget is spent (16 runs))"), "{status}");
+        ensure!(status.ends_with("chosen by the frontier strategy, 25% of each round space-filling"), "{status}");
         // The frontier after round 1: the band, designs coloured by P(Pareto), trained ones at their loss.
         let plot = wait_for(
             &s.client,

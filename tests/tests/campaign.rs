@@ -103,6 +103,7 @@ fn a_mini_campaign_survives_kill_9_and_finishes_with_resume() {
     let o = run(&["campaign", "run", "--resume", "1", "--data-dir", data.to_str().unwrap(), "--workers", "2"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("campaign 1 'mini': done (the run budget is spent (20 runs))"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("runs chosen by the frontier strategy, 25% of each round space-filling"), "{}", stdout(&o));
     check_finished(&status(&data, 1), 20);
     // Every run trained once: one run folder per job.
     assert_eq!(std::fs::read_dir(data.join("runs")).unwrap().count(), 20);

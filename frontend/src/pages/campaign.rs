@@ -115,8 +115,9 @@ pub fn campaign_view(props: &Props) -> Html {
     html! {
         <div id="campaign">
             <h3>{ format!("Campaign {}: {}", c["id"], c["name"].as_str().unwrap_or("")) }</h3>
-            <p class="note" id="campaign-status">{ format!("{}{} — {} runs on the {} executor", c["status"].as_str().unwrap_or(""),
-                c["stop_reason"].as_str().map(|r| format!(" ({r})")).unwrap_or_default(), jobs.len(), c["executor"].as_str().unwrap_or("")) }</p>
+            <p class="note" id="campaign-status">{ format!("{}{} — {} runs on the {} executor, chosen by {}", c["status"].as_str().unwrap_or(""),
+                c["stop_reason"].as_str().map(|r| format!(" ({r})")).unwrap_or_default(), jobs.len(), c["executor"].as_str().unwrap_or(""),
+                rooflaw::campaign::describe_choice(&c["request"])) }</p>
             <table class="data" id="campaign-rounds">
                 <thead><tr><th>{ "round" }</th><th>{ "runs" }</th><th>{ "completed" }</th><th>{ "failed or cancelled" }</th><th>{ "fit RMSE" }</th><th>{ "frontier moved (nats)" }</th><th>{ "best design" }</th><th>{ "its latency" }</th><th>{ "P(best)" }</th></tr></thead>
                 <tbody>{ for rows }</tbody>

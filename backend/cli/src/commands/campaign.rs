@@ -44,7 +44,14 @@ fn show(format: Format, v: &CampaignView) -> Result<()> {
         return print_json(v);
     }
     let c = &v.campaign;
-    println!("campaign {} '{}': {}{}", c.id, c.name, c.status, c.stop_reason.as_ref().map_or(String::new(), |r| format!(" ({r})")));
+    println!(
+        "campaign {} '{}': {}{}; runs chosen by {}",
+        c.id,
+        c.name,
+        c.status,
+        c.stop_reason.as_ref().map_or(String::new(), |r| format!(" ({r})")),
+        rooflaw::campaign::describe_choice(&c.request)
+    );
     let mut tb =
         table(&["round", "runs", "completed", "failed", "fit RMSE", "frontier moved", "best design", "its latency", "P(best)", "P(front)"]);
     for r in &v.rounds {
