@@ -511,6 +511,33 @@ async fn the_lab_shows_a_campaigns_rounds_and_its_uncertain_frontier() -> Result
             js(&s.client, "return [...document.querySelectorAll('#frontier-table td.p-front')].map(t => Number(t.textContent));").await?;
         let shares: Vec<f64> = shares.as_array().map(|a| a.iter().filter_map(|v| v.as_f64()).collect()).unwrap_or_default();
         ensure!(shares.iter().any(|p| *p < 1.0) && shares.iter().all(|p| (0.0..=1.0).contains(p)), "{shares:?}");
+        // A second campaign, started through the API: with no training worker it stays running, and its
+        // view offers a cancel. Without a token the backend refuses and the page says so beside the
+        // button; with one, the campaign is cancelled and the button goes.
+        let secret = rooflaw_tests::token(&data, &None, "lab", &["train"]);
+        let body = std::fs::read_to_string(&request)?.replace("\"name\": \"mini\"", "\"name\": \"second\"");
+        let created = rooflaw_tests::http::post(&format!("{}/api/v1/campaigns", s.base), Some(&secret), &body);
+        ensure!(created.status == 201, "{}", created.text);
+        goto(&s, "#/lab?campaign=2").await?;
+        wait_for(&s.client, "return document.getElementById('campaign-cancel');", 30).await?;
+        click(&s, "#campaign-cancel").await?;
+        let refused = wait_for(
+            &s.client,
+            "const m = document.getElementById('campaign-message'); return m && m.className == 'field-error' && m.textContent;",
+            10,
+        )
+        .await?;
+        ensure!(refused.as_str().unwrap_or("").contains("token"), "{refused}");
+        js(&s.client, &format!("window.localStorage.setItem('rooflaw-token', {}); return true;", serde_json::json!(secret))).await?;
+        click(&s, "#campaign-cancel").await?;
+        let status = wait_for(
+            &s.client,
+            "const m = document.getElementById('campaign-status'); return m && m.textContent.startsWith('cancelled') && m.textContent;",
+            10,
+        )
+        .await?;
+        ensure!(status.as_str().unwrap_or("").contains("(cancelled by a client)"), "{status}");
+        ensure!(js_absent(&s, "#campaign-cancel").await?, "the cancel button stays on a cancelled campaign");
         Ok(())
     }
     .await;

@@ -78,9 +78,12 @@ fn explorer_link(law: &Value) -> Option<String> {
 #[function_component(CampaignView)]
 pub fn campaign_view(props: &Props) -> Html {
     let view = use_state(|| None::<Result<Value, String>>);
+    // Bumped after this view changes the campaign (a cancel), to load it again; the cancel's answer.
+    let again = use_state(|| 0u32);
+    let message = use_state(|| None::<Result<String, String>>);
     {
         let (view, url) = (view.clone(), format!("{}/campaigns/{}", props.base, props.id));
-        use_effect_with((props.id, props.refresh), move |_| {
+        use_effect_with((props.id, props.refresh, *again), move |_| {
             spawn_local(async move { view.set(Some(call("GET", &url, "", None).await)) });
         });
     }
@@ -112,12 +115,33 @@ pub fn campaign_view(props: &Props) -> Html {
         }
     });
     let latest = rounds.iter().rev().find(|r| r["summary"]["frontier"].is_array());
+    let cancel = {
+        let (url, again, message) = (format!("{}/campaigns/{}/cancel", props.base, props.id), again.clone(), message.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (url, again, message) = (url.clone(), again.clone(), message.clone());
+            spawn_local(async move {
+                match call("POST", &url, &crate::lab::stored_token(), Some(String::new())).await {
+                    Ok(_) => {
+                        message.set(Some(Ok("cancelled: its queued and running jobs were cancelled".into())));
+                        again.set(*again + 1);
+                    }
+                    Err(e) => message.set(Some(Err(e))),
+                }
+            })
+        })
+    };
     html! {
         <div id="campaign">
             <h3>{ format!("Campaign {}: {}", c["id"], c["name"].as_str().unwrap_or("")) }</h3>
             <p class="note" id="campaign-status">{ format!("{}{} — {} runs on the {} executor, chosen by {}", c["status"].as_str().unwrap_or(""),
                 c["stop_reason"].as_str().map(|r| format!(" ({r})")).unwrap_or_default(), jobs.len(), c["executor"].as_str().unwrap_or(""),
                 rooflaw::campaign::describe_choice(&c["request"])) }</p>
+            if c["status"] == "running" {
+                <button id="campaign-cancel" onclick={cancel}>{ "Cancel the campaign" }</button>
+            }
+            if let Some(m) = &*message {
+                <p id="campaign-message" class={if m.is_ok() { "note" } else { "field-error" }}>{ match m { Ok(s) | Err(s) => s.clone() } }</p>
+            }
             <table class="data" id="campaign-rounds">
                 <thead><tr><th>{ "round" }</th><th>{ "runs" }</th><th>{ "completed" }</th><th>{ "failed or cancelled" }</th><th>{ "fit RMSE" }</th><th>{ "frontier moved (nats)" }</th><th>{ "best design" }</th><th>{ "its latency" }</th><th>{ "P(best)" }</th></tr></thead>
                 <tbody>{ for rows }</tbody>
