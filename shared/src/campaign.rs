@@ -187,12 +187,7 @@ pub fn choose(pool: &Pool, c: &Choice, rng: &mut ChaCha8Rng) -> Vec<Pick> {
                 let e = Ensemble { law, uncertainty: &u, noise: c.noise.max(1e-3), seed: c.seed };
                 picks = frontier_picks(pool, c.taken, c.n - spread, c.remaining_flops, &e);
             }
-            if picks.len() < c.n {
-                let mut all = c.taken.clone();
-                all.extend(picks.iter().map(|p| p.index));
-                let spent: f64 = picks.iter().map(|p| pool.costs[p.index]).sum();
-                picks.extend(space_filling(pool, &all, c.n - picks.len(), c.remaining_flops - spent));
-            }
+            fill_space(pool, c.taken, &mut picks, c.n, c.remaining_flops);
             picks
         }
         _ => space_filling(pool, c.taken, c.n, c.remaining_flops),
@@ -338,13 +333,19 @@ pub fn frontier_picks(pool: &Pool, taken: &BTreeSet<usize>, n: usize, budget_flo
             }
         }
     }
+    fill_space(pool, taken, &mut picks, n, budget_flops);
+    picks
+}
+
+/// Tops `picks` up to `n` with [`space_filling`] picks, away from the taken candidates and the picks
+/// themselves, within what the picks leave of `budget_flops`.
+fn fill_space(pool: &Pool, taken: &BTreeSet<usize>, picks: &mut Vec<Pick>, n: usize, budget_flops: f64) {
     if picks.len() < n {
         let mut all = taken.clone();
         all.extend(picks.iter().map(|p| p.index));
         let spent: f64 = picks.iter().map(|p| pool.costs[p.index]).sum();
         picks.extend(space_filling(pool, &all, n - picks.len(), budget_flops - spent));
     }
-    picks
 }
 
 /// Latencies at which frontier regret and shift are compared.
@@ -471,13 +472,6 @@ pub fn simulate(sim: &Simulation, strategy: Strategy, seed: u64) -> Trace {
     let mut taken = BTreeSet::new();
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
     let mut errors = Vec::new();
-    let observe = |picks: Vec<Pick>, taken: &mut BTreeSet<usize>, xs: &mut Vec<LawInputs>, ys: &mut Vec<f64>, rng: &mut ChaCha8Rng| {
-        for p in picks {
-            taken.insert(p.index);
-            xs.push(inputs[p.index]);
-            ys.push(sim.points[p.index].loss + sim.noise * gaussian(rng));
-        }
-    };
     let mut n = sim.initial;
     let mut law: Option<Law> = None;
     loop {
@@ -496,7 +490,11 @@ pub fn simulate(sim: &Simulation, strategy: Strategy, seed: u64) -> Trace {
         if picks.is_empty() {
             break;
         }
-        observe(picks, &mut taken, &mut xs, &mut ys, &mut rng);
+        for p in picks {
+            taken.insert(p.index);
+            xs.push(inputs[p.index]);
+            ys.push(sim.points[p.index].loss + sim.noise * gaussian(&mut rng));
+        }
         let bootstrap = if strategy == Strategy::Frontier { sim.bootstrap } else { 0 };
         law = fit_observed(&xs, &ys, sim.truth.training_tokens, bootstrap, sim.restarts, seed);
         if let Some(law) = &law {
@@ -701,8 +699,9 @@ pub const DEFAULT_EXPLORE: f64 = 0.0;
 /// How a stored campaign request chooses its runs, in words: "the frontier strategy, 25% of each round
 /// space-filling" (a field the request leaves out has its default).
 pub fn describe_choice(request: &serde_json::Value) -> String {
-    let strategy = request.get("strategy").and_then(|s| s.as_str()).and_then(|s| Strategy::parse(s).ok()).unwrap_or(Strategy::Frontier);
-    let explore = request.get("explore").and_then(serde_json::Value::as_f64).unwrap_or(DEFAULT_EXPLORE);
+    let defaults = CampaignSpec::default();
+    let strategy = request.get("strategy").and_then(|s| s.as_str()).and_then(|s| Strategy::parse(s).ok()).unwrap_or(defaults.strategy);
+    let explore = request.get("explore").and_then(serde_json::Value::as_f64).unwrap_or(defaults.explore);
     if strategy == Strategy::Frontier && explore > 0.0 {
         format!("the frontier strategy, {:.0}% of each round space-filling", 100.0 * explore)
     } else {
